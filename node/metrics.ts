@@ -22,7 +22,7 @@ export class NodeMetrics {
   constructor(sources: MetricSources, labels: Record<string, string> = {}) {
     const registers = [this.registry]
     this.registry.setDefaultLabels(labels)
-    collectDefaultMetrics({ register: this.registry, prefix: 'optimum_node_process_' })
+    collectDefaultMetrics({ register: this.registry, prefix: 'optimum_node_' })
 
     this.published = new Counter({
       name: 'optimum_node_messages_published_total',

@@ -1,0 +1,65 @@
+import type { LogLevel } from '../logger.js'
+
+export type NodeMode = 'optimum' | 'gossipsub'
+
+/** Environment as read: names to raw text (unset = undefined). */
+export type Env = Record<string, string | undefined>
+
+export interface MeshConfig {
+  min: number
+  target: number
+  max: number
+}
+
+export interface GossipsubConfig {
+  port: number
+  maxMessageSize: number
+  mesh: MeshConfig
+}
+
+export interface OptimumConfig extends GossipsubConfig {
+  shardFactor: number
+  shardMultiplier: number
+  threshold: number
+}
+
+export interface NodeConfig {
+  clusterId: string
+  mode: NodeMode
+  /** Address every server of the node binds (libp2p, sidecar, API). */
+  listenHost: string
+  sidecarPort: number
+  apiPort: number
+  /** Unset = a fresh identity on every start. */
+  identityDir?: string
+  /** Canonical multiaddrs, each ending in /p2p/<peer id>; no duplicates. */
+  bootstrapPeers: string[]
+  logLevel: LogLevel
+  optimum: OptimumConfig
+  gossipsub: GossipsubConfig
+  /** Messages buffered per sidecar stream before the oldest is dropped. */
+  sidecarQueueSize: number
+}
+
+/** A sidecar address; `host` is bare (IPv6 without brackets): format it with `formatHostPort`. */
+export interface P2PNodeAddress {
+  host: string
+  port: number
+}
+
+export interface ProxyConfig {
+  clusterId: string
+  listenHost: string
+  httpPort: number
+  grpcPort: number
+  /** At least one; no duplicates. */
+  p2pNodes: P2PNodeAddress[]
+  enableAuth: boolean
+  /** Set (a hostname) whenever enableAuth is true. */
+  auth0Domain?: string
+  /** Set whenever enableAuth is true. */
+  auth0Audience?: string
+  logLevel: LogLevel
+  redisUrl: string
+  redisPrefix: string
+}

@@ -1,0 +1,120 @@
+/**
+ * Every environment variable, once: its name, default (as written in a .env
+ * file), the kind of value it takes (which says what is accepted) and a
+ * one-line help. The README table and .env.example are checked against
+ * `ENV_VARS`.
+ */
+import { LOG_LEVELS } from '../logger.js'
+import {
+  bool,
+  decimal,
+  host,
+  hostPort,
+  int,
+  isHostname,
+  list,
+  oneOf,
+  optional,
+  peerAddress,
+  port,
+  redisUrl,
+  text,
+  type Kind,
+} from './kinds.js'
+import type { NodeMode } from './types.js'
+
+/** `shared` variables are read by both the node and the proxy. */
+export type EnvGroup = 'shared' | 'node' | 'optimum' | 'gossipsub' | 'proxy'
+
+export interface EnvVarDoc {
+  readonly name: string
+  readonly group: EnvGroup
+  /** As written in .env; '' = unset (optional, or required where `accepted` says so). */
+  readonly default: string
+  readonly accepted: string
+  readonly help: string
+}
+
+export interface EnvVar<T> extends EnvVarDoc {
+  readonly kind: Kind<T>
+}
+
+function envVar<T>(group: EnvGroup, name: string, defaultText: string, kind: Kind<T>, help: string): EnvVar<T> {
+  return { name, group, default: defaultText, accepted: kind.accepted, help, kind }
+}
+
+const MiB = 1024 * 1024
+const MESH_LIMIT = 1000
+const NODE_MODES: readonly NodeMode[] = ['optimum', 'gossipsub']
+const NO_CONTROL = /^[^\u0000-\u001f\u007f]*$/
+
+export const CLUSTER_ID = envVar('shared', 'CLUSTER_ID', '',
+  text('up to 128 characters without control characters', (s) => s.length <= 128 && NO_CONTROL.test(s)),
+  'Name of this node or proxy in logs and metrics')
+export const LOG_LEVEL = envVar('shared', 'LOG_LEVEL', 'info', oneOf(LOG_LEVELS), 'Log verbosity')
+export const LISTEN_HOST = envVar('shared', 'LISTEN_HOST', '0.0.0.0', host(), 'Address every server binds')
+
+export const NODE_MODE = envVar('node', 'NODE_MODE', 'optimum', oneOf(NODE_MODES), 'Protocol the node speaks')
+export const SIDECAR_PORT = envVar('node', 'SIDECAR_PORT', '33212', port(), 'gRPC sidecar port that proxies and clients connect to')
+export const API_PORT = envVar('node', 'API_PORT', '9090', port(), 'HTTP API port (health, node-state, version)')
+export const IDENTITY_DIR = envVar('node', 'IDENTITY_DIR', '',
+  optional(text('a directory path (empty = a new identity on every start)', (s) => NO_CONTROL.test(s))),
+  'Directory holding p2p.key; created with a new key when missing')
+export const BOOTSTRAP_PEERS = envVar('node', 'BOOTSTRAP_PEERS', '',
+  list(peerAddress(), { min: 0, key: (a) => a }),
+  'Peers dialled at start')
+export const SIDECAR_QUEUE_SIZE = envVar('node', 'SIDECAR_QUEUE_SIZE', '10000', int(16, 1_000_000),
+  'Messages buffered per sidecar stream before the oldest is dropped')
+
+/** The variables both protocols have, under their prefix. */
+function protocolVars(group: 'optimum' | 'gossipsub', prefix: string, defaultPort: string) {
+  const mesh = (what: string, defaultSize: string, help: string) =>
+    envVar(group, `${prefix}_MESH_${what}`, defaultSize, int(1, MESH_LIMIT), help)
+  return {
+    port: envVar(group, `${prefix}_PORT`, defaultPort, port(), `libp2p TCP port in ${group} mode`),
+    maxMessageSize: envVar(group, `${prefix}_MAX_MSG_SIZE`, String(MiB), int(1, 64 * MiB, 'bytes, up to 64 MiB'),
+      'Largest message accepted for publishing, in bytes'),
+    meshMin: mesh('MIN', '3', 'Fewest mesh peers per topic before grafting more'),
+    meshTarget: mesh('TARGET', '6', 'Mesh peers per topic aimed for'),
+    meshMax: mesh('MAX', '12', 'Most mesh peers per topic before pruning'),
+  }
+}
+export type ProtocolVars = ReturnType<typeof protocolVars>
+
+export const OPTIMUM = {
+  ...protocolVars('optimum', 'OPTIMUM', '7070'),
+  shardFactor: envVar('optimum', 'OPTIMUM_SHARD_FACTOR', '4', int(1, 255), 'Fragments (k) each message is split into'),
+  shardMultiplier: envVar('optimum', 'OPTIMUM_SHARD_MULT', '1.5', decimal(1, 16),
+    'Coded shards sent = ceil(k × this)'),
+  threshold: envVar('optimum', 'OPTIMUM_THRESHOLD', '0.75', decimal(0, 1),
+    'Fraction of k a node must hold before it forwards recoded shards'),
+}
+export const GOSSIPSUB = protocolVars('gossipsub', 'GOSSIPSUB', '6060')
+
+export const PROXY_PORT = envVar('proxy', 'PROXY_PORT', '8080', port(), 'HTTP and WebSocket port')
+export const PROXY_GRPC_PORT = envVar('proxy', 'PROXY_GRPC_PORT', '50051', port(), 'gRPC ProxyStream port')
+export const P2P_NODES = envVar('proxy', 'P2P_NODES', '',
+  list(hostPort(), { min: 1, key: (a) => `${a.host.toLowerCase()}:${a.port}` }),
+  'Sidecar addresses of the P2P nodes, e.g. p2pnode-1:33212,p2pnode-2:33212 (required)')
+export const ENABLE_AUTH = envVar('proxy', 'ENABLE_AUTH', 'false', bool(), 'Require Auth0 JWTs on the client APIs')
+export const AUTH0_DOMAIN = envVar('proxy', 'AUTH0_DOMAIN', '',
+  optional(text('a hostname such as tenant.us.auth0.com, without https://', isHostname)),
+  'Auth0 tenant (required when ENABLE_AUTH is on)')
+export const AUTH0_AUDIENCE = envVar('proxy', 'AUTH0_AUDIENCE', '',
+  optional(text('an API identifier without spaces, up to 512 characters', (s) => s.length <= 512 && /^\S+$/.test(s))),
+  'Auth0 API audience (required when ENABLE_AUTH is on)')
+export const REDIS_URL = envVar('proxy', 'REDIS_URL', 'redis://127.0.0.1:6379', redisUrl(), 'Redis holding all proxy state')
+export const REDIS_PREFIX = envVar('proxy', 'REDIS_PREFIX', 'optimum:',
+  text('1 to 64 characters from letters, digits and : _ . - /', (s) => /^[A-Za-z0-9:_./-]{1,64}$/.test(s)),
+  'Prefix of every Redis key the proxy writes')
+
+const protocolList = (p: ProtocolVars) => [p.port, p.maxMessageSize, p.meshMin, p.meshTarget, p.meshMax]
+
+/** Every variable, in the order of the README table and .env.example. */
+export const ENV_VARS: readonly EnvVarDoc[] = [
+  CLUSTER_ID, LOG_LEVEL, LISTEN_HOST,
+  NODE_MODE, SIDECAR_PORT, API_PORT, IDENTITY_DIR, BOOTSTRAP_PEERS, SIDECAR_QUEUE_SIZE,
+  ...protocolList(OPTIMUM), OPTIMUM.shardFactor, OPTIMUM.shardMultiplier, OPTIMUM.threshold,
+  ...protocolList(GOSSIPSUB),
+  PROXY_PORT, PROXY_GRPC_PORT, P2P_NODES, ENABLE_AUTH, AUTH0_DOMAIN, AUTH0_AUDIENCE, REDIS_URL, REDIS_PREFIX,
+].map(({ name, group, default: d, accepted, help }) => ({ name, group, default: d, accepted, help }))

@@ -1,0 +1,59 @@
+import { METHODS } from 'node:http'
+import { Router } from '@koa/router'
+import type { VersionInfo } from '../../common/version.js'
+import type { NodeMetrics } from '../metrics.js'
+import type { NodeView } from '../node-view.js'
+import type { UsageSampler } from '../system-stats.js'
+import { percent } from './format.js'
+
+export interface ApiRouteDeps {
+  view: NodeView
+  metrics: NodeMetrics
+  version: VersionInfo
+  stats: UsageSampler
+}
+
+/**
+ * The node's read-only HTTP API. Key names and order follow the published Go
+ * node, whose clients parse these bodies.
+ */
+export function createApiRouter({ view, metrics, version, stats }: ApiRouteDeps): Router {
+  // Every method Node knows counts as "implemented", so a wrong one on a known path is 405, not 501.
+  const router = new Router({ methods: [...METHODS] as string[] }) as Router
+
+  router.get('/api/v1/health', async (ctx) => {
+    const usage = await stats.sample()
+    ctx.body = {
+      cpu_used: percent(usage.cpuUsed),
+      disk_used: percent(usage.diskUsed),
+      memory_used: percent(usage.memoryUsed),
+      mode: view.mode,
+      status: 'ok',
+    }
+  })
+
+  router.get('/api/v1/node-state', (ctx) => {
+    ctx.body = {
+      pub_key: view.peerId,
+      peers: view.peers(),
+      addresses: view.addresses(),
+      topics: view.topics(),
+    }
+  })
+
+  router.get('/api/v1/version', (ctx) => {
+    ctx.body = { commit_hash: version.commit_hash, version: version.version }
+  })
+
+  router.get('/api/v1/topics', (ctx) => {
+    ctx.body = { topics: view.topics().map((topic) => ({ topic, mesh_peers: view.meshPeers(topic) })) }
+  })
+
+  router.get('/metrics', async (ctx) => {
+    const text = await metrics.registry.metrics()
+    ctx.set('Content-Type', metrics.registry.contentType)
+    ctx.body = text
+  })
+
+  return router
+}
