@@ -16,4 +16,13 @@ if (typeof (Promise as { withResolvers?: unknown }).withResolvers !== 'function'
   })
 }
 
+declare global {
+  // The type ES2024's lib declares; our lib stays ES2023 so that code cannot use what Node 20 lacks.
+  interface PromiseWithResolvers<T> {
+    promise: Promise<T>
+    resolve: (value: T | PromiseLike<T>) => void
+    reject: (reason?: unknown) => void
+  }
+}
+
 export {}

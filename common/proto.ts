@@ -1,6 +1,7 @@
 import { fileURLToPath } from 'node:url'
 import * as grpc from '@grpc/grpc-js'
 import * as protoLoader from '@grpc/proto-loader'
+import protobuf from 'protobufjs'
 
 /**
  * The one place that loads the .proto files. Field names keep their proto
@@ -124,4 +125,11 @@ export interface ProxyStreamHandlers extends grpc.UntypedServiceImplementation {
 export function loadProxyProto(): { ProxyStream: ClientConstructor<ProxyStreamClient> } {
   const pkg = loadPackage('proxy_stream.proto')
   return { ProxyStream: pkg.ProxyStream as unknown as ClientConstructor<ProxyStreamClient> }
+}
+
+// ---- node-to-node wire formats (plain protobuf, no gRPC) ----
+
+/** A message type of a wire .proto (field names as written there); decode throws on malformed input. */
+export function loadWireType(file: string, name: string): protobuf.Type {
+  return new protobuf.Root().loadSync(protoDir + file, { keepCase: true }).lookupType(name)
 }

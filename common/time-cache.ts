@@ -39,6 +39,10 @@ export class TimeCache<K> {
     return true
   }
 
+  delete(key: K): void {
+    this.entries.delete(key)
+  }
+
   /** Map keeps insertion order and every entry has the same TTL, so expired keys are a prefix. */
   private prune(): void {
     const now = this.now()

@@ -67,12 +67,12 @@ export const SIDECAR_QUEUE_SIZE = envVar('node', 'SIDECAR_QUEUE_SIZE', '10000', 
   'Messages buffered per sidecar stream before the oldest is dropped')
 
 /** The variables both protocols have, under their prefix. */
-function protocolVars(group: 'optimum' | 'gossipsub', prefix: string, defaultPort: string) {
+function protocolVars(group: 'optimum' | 'gossipsub', prefix: string, defaultPort: string, maxMessage: { bytes: number; text: string }) {
   const mesh = (what: string, defaultSize: string, help: string) =>
     envVar(group, `${prefix}_MESH_${what}`, defaultSize, int(1, MESH_LIMIT), help)
   return {
     port: envVar(group, `${prefix}_PORT`, defaultPort, port(), `libp2p TCP port in ${group} mode`),
-    maxMessageSize: envVar(group, `${prefix}_MAX_MSG_SIZE`, String(MiB), int(1, 64 * MiB, 'bytes, up to 64 MiB'),
+    maxMessageSize: envVar(group, `${prefix}_MAX_MSG_SIZE`, String(MiB), int(1, maxMessage.bytes, `bytes, up to ${maxMessage.text}`),
       'Largest message accepted for publishing, in bytes'),
     meshMin: mesh('MIN', '3', 'Fewest mesh peers per topic before grafting more'),
     meshTarget: mesh('TARGET', '6', 'Mesh peers per topic aimed for'),
@@ -82,14 +82,16 @@ function protocolVars(group: 'optimum' | 'gossipsub', prefix: string, defaultPor
 export type ProtocolVars = ReturnType<typeof protocolVars>
 
 export const OPTIMUM = {
-  ...protocolVars('optimum', 'OPTIMUM', '7070'),
+  ...protocolVars('optimum', 'OPTIMUM', '7070', { bytes: 64 * MiB, text: '64 MiB' }),
   shardFactor: envVar('optimum', 'OPTIMUM_SHARD_FACTOR', '4', int(1, 255), 'Fragments (k) each message is split into'),
   shardMultiplier: envVar('optimum', 'OPTIMUM_SHARD_MULT', '1.5', decimal(1, 16),
     'Coded shards sent = ceil(k × this)'),
   threshold: envVar('optimum', 'OPTIMUM_THRESHOLD', '0.75', decimal(0, 1),
     'Fraction of k a node must hold before it forwards recoded shards'),
 }
-export const GOSSIPSUB = protocolVars('gossipsub', 'GOSSIPSUB', '6060')
+// gossipsub's length-prefixed framing refuses frames of 4 MiB and more (and the
+// signed message adds its envelope), so larger messages would silently reach nobody.
+export const GOSSIPSUB = protocolVars('gossipsub', 'GOSSIPSUB', '6060', { bytes: 4 * MiB - 4096, text: "4 MiB less 4 KiB, gossipsub's frame limit" })
 
 export const PROXY_PORT = envVar('proxy', 'PROXY_PORT', '8080', port(), 'HTTP and WebSocket port')
 export const PROXY_GRPC_PORT = envVar('proxy', 'PROXY_GRPC_PORT', '50051', port(), 'gRPC ProxyStream port')

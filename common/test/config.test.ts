@@ -161,7 +161,7 @@ const CASES: Record<string, Case> = {
   OPTIMUM_THRESHOLD: { at: node((c) => c.optimum.threshold), good: [['0', 0], ['1', 1], ['0.5', 0.5], ['.9', 0.9], ['1.0', 1]], bad: ['abc', '-0.1', '1.01', '75%', '7.5e-1', '2', 'NaN'] },
 
   GOSSIPSUB_PORT: { at: node((c) => c.gossipsub.port), good: goodPort(6061), bad: BAD_PORT },
-  GOSSIPSUB_MAX_MSG_SIZE: { at: node((c) => c.gossipsub.maxMessageSize), good: [['1', 1], ['2097152', 2097152], ['67108864', 67108864]], bad: [...BAD_INT, '0', '67108865'] },
+  GOSSIPSUB_MAX_MSG_SIZE: { at: node((c) => c.gossipsub.maxMessageSize), good: [['1', 1], ['2097152', 2097152], ['4190208', 4190208]], bad: [...BAD_INT, '0', '4190209', '4194304'] },
   GOSSIPSUB_MESH_MIN: { at: node((c) => c.gossipsub.mesh.min), good: [['1', 1], ['4', 4], ['6', 6]], bad: [...BAD_INT, '0', '1001'] },
   GOSSIPSUB_MESH_TARGET: { at: node((c) => c.gossipsub.mesh.target), good: [['3', 3], ['8', 8], ['12', 12]], bad: [...BAD_INT, '0', '1001'] },
   GOSSIPSUB_MESH_MAX: { at: node((c) => c.gossipsub.mesh.max), good: [['6', 6], ['24', 24]], bad: [...BAD_INT, '0', '1001'] },

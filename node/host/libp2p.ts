@@ -1,0 +1,48 @@
+import { lookup } from 'node:dns/promises'
+import { isIP } from 'node:net'
+import { identify } from '@libp2p/identify'
+import type { Libp2p, PrivateKey } from '@libp2p/interface'
+import { noise } from '@libp2p/noise'
+import { ping } from '@libp2p/ping'
+import { tcp } from '@libp2p/tcp'
+import { yamux } from '@libp2p/yamux'
+import { createLibp2p, type ServiceFactoryMap } from 'libp2p'
+import type { ByteCounter } from './byte-counter.js'
+
+export interface HostOptions {
+  privateKey: PrivateKey
+  listenHost: string
+  port: number
+  /** The mode's protocol services (gossipsub, optimum); identify and ping are always there. */
+  services: ServiceFactoryMap
+  bytes: ByteCounter
+}
+
+/**
+ * The libp2p host: TCP + Noise + Yamux, identify, ping. It never dials on its
+ * own (libp2p 3 has no auto-dialler); the bootstrap dialler and peer exchange
+ * decide whom to connect to.
+ */
+export async function createHost(options: HostOptions): Promise<Libp2p> {
+  return createLibp2p({
+    privateKey: options.privateKey,
+    addresses: { listen: [await listenAddress(options.listenHost, options.port)] },
+    transports: [tcp()],
+    connectionEncrypters: [noise()],
+    streamMuxers: [yamux()],
+    connectionManager: {
+      // Several nodes on one host dial each other at once; libp2p's default of
+      // 5 inbound connections per second per IP would reset most of them.
+      allow: ['/ip4/127.0.0.0/ipcidr/8', '/ip6/::1/ipcidr/128'],
+      maxIncomingPendingConnections: 64,
+    },
+    metrics: () => options.bytes.metrics(),
+    services: { ...options.services, identify: identify(), ping: ping() },
+  })
+}
+
+async function listenAddress(host: string, port: number): Promise<string> {
+  const bare = host.replace(/^\[|\]$/g, '')
+  const ip = isIP(bare) !== 0 ? bare : (await lookup(bare)).address
+  return `/ip${isIP(ip)}/${ip}/tcp/${port}`
+}

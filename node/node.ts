@@ -1,0 +1,158 @@
+import type { GossipSub } from '@libp2p/gossipsub'
+import type { Libp2p } from '@libp2p/interface'
+import { peerIdFromString } from '@libp2p/peer-id'
+import { multiaddr } from '@multiformats/multiaddr'
+import type { NodeConfig } from '../common/config/index.js'
+import { OptimumError } from '../common/errors.js'
+import { loadOrCreateIdentity } from '../common/identity/key-file.js'
+import type { Logger } from '../common/logger.js'
+import type { VersionInfo } from '../common/version.js'
+import { ApiServer } from './api/server.js'
+import { BootstrapDialer, type BootstrapTarget } from './host/bootstrap.js'
+import { ByteCounter } from './host/byte-counter.js'
+import { createHost } from './host/libp2p.js'
+import { PeerExchange } from './host/peer-exchange.js'
+import { NodeMetrics } from './metrics.js'
+import type { NodeView } from './node-view.js'
+import type { PubSubEngine } from './pubsub/engine.js'
+import { GossipsubEngine, gossipsubService } from './pubsub/gossipsub-engine.js'
+import { SidecarServer } from './sidecar/server.js'
+import { SystemStats } from './system-stats.js'
+
+export interface RunningNode {
+  readonly peerId: string
+  readonly engine: PubSubEngine
+  readonly view: NodeView
+  readonly ports: { p2p: number; sidecar: number; api: number }
+  /** Dialable libp2p addresses, each ending in /p2p/<peerId>. */
+  multiaddrs(): string[]
+  /** Stops every server and the host; safe to call twice. */
+  stop(): Promise<void>
+}
+
+/**
+ * Builds a P2P node from its config: identity, libp2p host and the mode's
+ * protocol, bootstrap dialling and peer exchange, the sidecar and the HTTP API.
+ * Everything binds config.listenHost; ports of 0 pick free ones (tests run
+ * many nodes in one process this way).
+ */
+export async function startNode(config: NodeConfig, log: Logger, version: VersionInfo): Promise<RunningNode> {
+  if (config.mode === 'optimum') {
+    throw new OptimumError('unavailable', 'NODE_MODE=optimum is not available in this build yet; set NODE_MODE=gossipsub')
+  }
+  const protocol = config.gossipsub
+  const { key } = await loadOrCreateIdentity(config.identityDir, log)
+  const bytes = new ByteCounter()
+  const libp2p = await createHost({
+    privateKey: key,
+    listenHost: config.listenHost,
+    port: protocol.port,
+    services: { pubsub: gossipsubService(protocol) },
+    bytes,
+  })
+  const peerId = libp2p.peerId.toString()
+  const nodeLog = log.child({ peerId })
+  const stack: Array<() => Promise<void> | void> = [() => libp2p.stop()]
+  const stop = async (): Promise<void> => {
+    for (const step of stack.splice(0).reverse()) {
+      await Promise.resolve(step()).catch((err: Error) => nodeLog.warn({ err: err.message }, 'error while stopping'))
+    }
+  }
+
+  try {
+    const engine = new GossipsubEngine({
+      pubsub: libp2p.services.pubsub as GossipSub,
+      maxMessageSize: protocol.maxMessageSize,
+      log: nodeLog.child({ part: 'gossipsub' }),
+      selfId: libp2p.peerId,
+    })
+    const view = nodeView(libp2p, engine)
+    const metrics = new NodeMetrics(
+      {
+        peerCount: () => libp2p.getPeers().length,
+        meshSizes: () => new Map(engine.topics().map((topic) => [topic, engine.meshPeers(topic).length])),
+        transfer: () => bytes.transfer,
+      },
+      { peer_id: peerId, cluster_id: config.clusterId },
+    )
+
+    const bootstrap = new BootstrapDialer({
+      targets: bootstrapTargets(config.bootstrapPeers, peerId),
+      dial: async (addr, signal) => {
+        await libp2p.dial(multiaddr(addr), { signal })
+      },
+      isConnected: (id) => libp2p.getConnections(peerIdFromString(id)).length > 0,
+      log: nodeLog.child({ part: 'bootstrap' }),
+    })
+    const onDisconnect = (event: CustomEvent<{ toString(): string }>): void => bootstrap.peerDisconnected(event.detail.toString())
+    libp2p.addEventListener('peer:disconnect', onDisconnect)
+    bootstrap.start()
+    stack.push(() => {
+      libp2p.removeEventListener('peer:disconnect', onDisconnect)
+      bootstrap.stop()
+    })
+
+    const exchange = new PeerExchange({ node: libp2p, targetPeers: protocol.mesh.target, log: nodeLog.child({ part: 'px' }) })
+    await exchange.start()
+    stack.push(() => exchange.stop())
+
+    const stats = new SystemStats({ diskPath: config.identityDir })
+    const sidecar = new SidecarServer({
+      engine,
+      metrics,
+      log: nodeLog.child({ part: 'sidecar' }),
+      host: config.listenHost,
+      port: config.sidecarPort,
+      queueSize: config.sidecarQueueSize,
+      maxMessageSize: protocol.maxMessageSize,
+      health: () => stats.sample(),
+    })
+    const sidecarPort = await sidecar.start()
+    stack.push(() => sidecar.stop())
+
+    const api = new ApiServer({
+      view,
+      metrics,
+      version,
+      stats,
+      log: nodeLog.child({ part: 'api' }),
+      host: config.listenHost,
+      port: config.apiPort,
+    })
+    const apiPort = await api.start()
+    stack.push(() => api.stop())
+
+    const p2pPort = Number(libp2p.getMultiaddrs()[0]?.getComponents().find((c) => c.name === 'tcp')?.value ?? protocol.port)
+    nodeLog.info({ mode: config.mode, p2p: p2pPort, sidecar: sidecarPort, api: apiPort, addrs: view.addresses() }, 'node started')
+    return {
+      peerId,
+      engine,
+      view,
+      ports: { p2p: p2pPort, sidecar: sidecarPort, api: apiPort },
+      multiaddrs: () => libp2p.getMultiaddrs().map((addr) => addr.toString()),
+      stop,
+    }
+  } catch (err) {
+    await stop()
+    throw err
+  }
+}
+
+function bootstrapTargets(addrs: string[], selfId: string): BootstrapTarget[] {
+  // The published compose file gives the bootstrap node its own address too.
+  return addrs
+    .map((addr) => ({ addr, peerId: addr.slice(addr.lastIndexOf('/p2p/') + 5) }))
+    .filter(({ peerId }) => peerId !== selfId)
+}
+
+function nodeView(libp2p: Libp2p, engine: PubSubEngine): NodeView {
+  return {
+    mode: engine.mode,
+    peerId: libp2p.peerId.toString(),
+    peers: () => libp2p.getPeers().map((peer) => peer.toString()),
+    // The published node-state lists listen addresses without the /p2p suffix.
+    addresses: () => libp2p.getMultiaddrs().map((addr) => addr.decapsulateCode(421).toString()),
+    topics: () => engine.topics(),
+    meshPeers: (topic) => engine.meshPeers(topic),
+  }
+}

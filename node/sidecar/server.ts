@@ -1,0 +1,272 @@
+import * as grpc from '@grpc/grpc-js'
+import { applyServerFlowControlWindow, serverFlowControlWindow, sidecarServerOptions } from '../../common/grpc-options.js'
+import { toGrpcStatus } from '../../common/grpc-status.js'
+import type { Logger } from '../../common/logger.js'
+import { loadSidecarProto, type CommandStreamHandlers, type SidecarResponse } from '../../common/proto.js'
+import type { NodeMetrics } from '../metrics.js'
+import type { DeliveredMessage, PubSubEngine } from '../pubsub/engine.js'
+import { parsePublishRequest } from './commands.js'
+import { deliveredResponse, shareSerialization } from './delivery-json.js'
+import { StreamSession, type ListenCall, type StreamStats } from './stream-session.js'
+import { TopicRefs } from './topic-refs.js'
+
+/** Machine usage in percent (0..100), as `Health` reports it. */
+export interface SidecarHealth {
+  cpuUsed: number
+  memoryUsed: number
+  diskUsed: number
+}
+
+export interface SidecarServerOptions {
+  engine: PubSubEngine
+  metrics: NodeMetrics
+  log: Logger
+  /** Address to bind, e.g. '0.0.0.0' or '127.0.0.1' ('::' and IPv6 literals work too). */
+  host: string
+  /** SIDECAR_PORT; 0 picks a free port (`start` returns it). */
+  port: number
+  /** Responses buffered per stream for a client that reads slowly; beyond it the oldest is dropped. */
+  queueSize: number
+  /** Largest message body accepted for publishing, in bytes (OPTIMUM_MAX_MSG_SIZE). */
+  maxMessageSize: number
+  health: () => Promise<SidecarHealth>
+  /** Per stream: reading pauses while this many publishes are unfinished (default 1024)… */
+  maxInflightPublishes?: number
+  /** …or while their bodies add up to this many bytes (default 64 MiB). */
+  maxInflightBytes?: number
+  /**
+   * Per stream: responses handed to grpc-js in one write cycle (default 1024).
+   * Large batches let a stream keep up with a fast publisher; a stalled
+   * stream holds at most queueSize + writeBatch responses.
+   */
+  writeBatch?: number
+}
+
+/**
+ * The node's sidecar: the published `proto.CommandStream` gRPC service.
+ *
+ * ListenCommands (bidi stream): `Request{command, data, topic}`; 1 publish,
+ * 2 subscribe, 3 unsubscribe. Any number of concurrent streams, each with its
+ * own topics. The node holds a mesh subscription while at least one stream
+ * wants the topic (TopicRefs). Each delivered message becomes
+ * `Response{command: Message (1), data: JSON {"MessageID","Topic",
+ * "Message" (base64),"SourceNodeID"}}`, encoded once and shared by all the
+ * streams subscribed to its topic.
+ *
+ * Bad requests on a stream (unknown command, empty or over-long topic, a body
+ * over maxMessageSize, a publish the engine refuses) do not end the stream:
+ * the server answers `Response{command: Unknown (0), data: JSON {"error":
+ * "<sentence>", "code": "<OptimumError code>", "command": <n>, "topic":
+ * "<t>"}}`. Published clients ignore type 0 (or log it).
+ *
+ * Slow subscribers: each stream has a bounded queue (queueSize) with a
+ * drop-oldest overflow rule (outbound-queue.ts), so a client that stops
+ * reading never stalls the node, the mesh or other subscribers. A stalled
+ * stream holds at most queueSize + writeBatch responses (shared objects).
+ *
+ * Throughput: a stream sends up to writeBatch responses per write cycle
+ * (batched-writes.ts), and handles at most 128 requests per event-loop turn
+ * before it lets the other streams run, so a subscriber that reads keeps up
+ * with a publisher going at full speed instead of overflowing its queue.
+ *
+ * Half-close by the client: its pending publishes finish (in order), its
+ * topics are released, what is queued is sent, and the call ends with OK. A
+ * publisher can thus half-close and wait for the end to know every message
+ * was handed to the engine.
+ *
+ * Publish (unary, our extension): `{topic, data, message_id}` →
+ * `{message_id, fresh}`. A non-empty message_id makes it idempotent: the same
+ * id twice is one message in the network (`fresh: false` the second time).
+ * Errors are gRPC statuses through common/grpc-status.ts: INVALID_ARGUMENT
+ * (topic, id), RESOURCE_EXHAUSTED (too large; the details say the limit),
+ * UNAVAILABLE, INTERNAL.
+ *
+ * Health → `{status: true, nodeMode, cpuUsed, memoryUsed, diskUsed}`;
+ * ListTopics → the topics the node is subscribed to.
+ */
+export class SidecarServer {
+  private readonly refs: TopicRefs<StreamSession>
+  private readonly sessions = new Set<StreamSession>()
+  private server: grpc.Server | undefined
+  private stopListening: (() => void) | undefined
+  private boundPort = 0
+  private stopping: Promise<void> | undefined
+
+  constructor(private readonly options: SidecarServerOptions) {
+    this.refs = new TopicRefs<StreamSession>(options.engine)
+  }
+
+  /** The bound port (after `start`). */
+  get port(): number {
+    return this.boundPort
+  }
+
+  /** Binds host:port and starts serving; resolves with the bound port. */
+  async start(): Promise<number> {
+    if (this.server) throw new Error('sidecar server already started')
+    const { log, maxMessageSize } = this.options
+    const server = new grpc.Server(sidecarServerOptions(maxMessageSize))
+    server.addService(this.serviceDefinition(), this.handlers())
+    const address = formatHostPort(this.options.host, this.options.port)
+    this.boundPort = await new Promise<number>((resolve, reject) => {
+      server.bindAsync(address, grpc.ServerCredentials.createInsecure(), (err, port) => (err ? reject(err) : resolve(port)))
+    }).catch((err: unknown) => {
+      server.forceShutdown()
+      throw new Error(`sidecar cannot listen on ${address}: ${(err as Error).message}`, { cause: err })
+    })
+    if (!applyServerFlowControlWindow(server, serverFlowControlWindow(maxMessageSize))) {
+      log.warn('grpc-js internals changed: the sidecar keeps the default 64 KiB HTTP/2 receive windows')
+    }
+    this.server = server
+    this.stopListening = this.options.engine.onMessage((message) => this.fanOut(message))
+    log.info({ host: this.options.host, port: this.boundPort }, 'sidecar gRPC server listening')
+    return this.boundPort
+  }
+
+  /**
+   * Stops accepting calls, releases every stream's topics, ends open streams
+   * with UNAVAILABLE ("node is shutting down"), lets calls finish for up to
+   * `graceMs`, then closes whatever is left.
+   */
+  stop(graceMs = 5_000): Promise<void> {
+    this.stopping ??= this.doStop(graceMs)
+    return this.stopping
+  }
+
+  /** Per-stream figures (queue depth, drops), for tests and diagnostics. */
+  streamStats(): StreamStats[] {
+    return [...this.sessions].map((session) => session.stats())
+  }
+
+  /** Open ListenCommands streams. */
+  get streamCount(): number {
+    return this.sessions.size
+  }
+
+  private async doStop(graceMs: number): Promise<void> {
+    const server = this.server
+    if (!server) return
+    this.stopListening?.()
+    this.stopListening = undefined
+    const drained = new Promise<void>((resolve) => server.tryShutdown(() => resolve()))
+    for (const session of [...this.sessions]) {
+      session.shutdown({ code: grpc.status.UNAVAILABLE, details: 'node is shutting down' })
+    }
+    let timer: NodeJS.Timeout | undefined
+    const deadline = new Promise<'timeout'>((resolve) => {
+      timer = setTimeout(() => resolve('timeout'), graceMs)
+    })
+    const outcome = await Promise.race([drained.then(() => 'drained' as const), deadline])
+    clearTimeout(timer)
+    if (outcome === 'timeout') {
+      this.options.log.warn({ graceMs }, 'sidecar calls did not finish in time: closing their connections')
+      server.forceShutdown()
+    }
+    this.server = undefined
+    this.options.log.info('sidecar gRPC server stopped')
+  }
+
+  private fanOut(message: DeliveredMessage): void {
+    const holders = this.refs.holdersOf(message.topic)
+    if (holders === undefined || holders.size === 0) return
+    let response: SidecarResponse
+    try {
+      response = deliveredResponse(message)
+    } catch (err) {
+      this.options.log.error({ err, topic: message.topic }, 'cannot encode a delivered message')
+      return
+    }
+    this.options.metrics.delivered.inc({ topic: message.topic })
+    for (const session of holders) session.deliver(response, message.topic)
+  }
+
+  private serviceDefinition(): grpc.ServiceDefinition {
+    const base = loadSidecarProto().CommandStream.service
+    const listen = base.ListenCommands as grpc.MethodDefinition<unknown, SidecarResponse>
+    return {
+      ...base,
+      ListenCommands: { ...listen, responseSerialize: shareSerialization(listen.responseSerialize) },
+    }
+  }
+
+  private handlers(): CommandStreamHandlers {
+    const { engine, log, metrics, maxMessageSize } = this.options
+    return {
+      ListenCommands: (call: ListenCall) => {
+        if (this.stopping) {
+          call.emit('error', { code: grpc.status.UNAVAILABLE, details: 'node is shutting down', metadata: new grpc.Metadata() })
+          return
+        }
+        const session = new StreamSession(call, {
+          engine,
+          refs: this.refs,
+          metrics,
+          log,
+          queueSize: this.options.queueSize,
+          maxMessageSize,
+          maxInflightPublishes: this.options.maxInflightPublishes ?? 1024,
+          maxInflightBytes: this.options.maxInflightBytes ?? 64 * 1024 * 1024,
+          writeBatch: this.options.writeBatch ?? 1024,
+          onClosed: (s) => {
+            if (this.sessions.delete(s)) metrics.sidecarStreams.dec()
+          },
+        })
+        this.sessions.add(session)
+        metrics.sidecarStreams.inc()
+      },
+
+      Health: (_call, callback) => {
+        this.options.health().then(
+          (usage) =>
+            callback(null, {
+              status: true,
+              nodeMode: engine.mode,
+              cpuUsed: usage.cpuUsed,
+              memoryUsed: usage.memoryUsed,
+              diskUsed: usage.diskUsed,
+            }),
+          (err: unknown) => {
+            log.error({ err }, 'sidecar Health failed')
+            callback(toGrpcStatus(err))
+          },
+        )
+      },
+
+      ListTopics: (_call, callback) => {
+        try {
+          callback(null, { topics: engine.topics() })
+        } catch (err) {
+          log.error({ err }, 'sidecar ListTopics failed')
+          callback(toGrpcStatus(err))
+        }
+      },
+
+      Publish: (call, callback) => {
+        const { topic, data } = call.request
+        let id: string | undefined
+        try {
+          id = parsePublishRequest(call.request, maxMessageSize)
+        } catch (err) {
+          callback(toGrpcStatus(err))
+          return
+        }
+        engine.publish(topic, data, id).then(
+          (result) => {
+            if (result.fresh) metrics.published.inc({ topic })
+            callback(null, { message_id: result.id, fresh: result.fresh })
+          },
+          (err: unknown) => {
+            const status = toGrpcStatus(err)
+            if (status.code === grpc.status.INTERNAL) log.error({ err, topic }, 'sidecar Publish failed')
+            callback(status)
+          },
+        )
+      },
+    }
+  }
+}
+
+/** `host:port` for grpc-js, bracketing IPv6 literals. */
+function formatHostPort(host: string, port: number): string {
+  return host.includes(':') && !host.startsWith('[') ? `[${host}]:${port}` : `${host}:${port}`
+}

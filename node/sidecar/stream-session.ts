@@ -1,0 +1,304 @@
+import * as grpc from '@grpc/grpc-js'
+import { isOptimumError, OptimumError } from '../../common/errors.js'
+import type { Logger } from '../../common/logger.js'
+import type { SidecarRequest, SidecarResponse } from '../../common/proto.js'
+import type { NodeMetrics } from '../metrics.js'
+import type { PubSubEngine } from '../pubsub/engine.js'
+import { enableBatchedWrites } from './batched-writes.js'
+import { errorResponse, parseStreamRequest } from './commands.js'
+import { OutboundQueue } from './outbound-queue.js'
+import type { TopicRefs } from './topic-refs.js'
+
+export type ListenCall = grpc.ServerDuplexStream<SidecarRequest, SidecarResponse>
+
+export interface StreamSessionDeps {
+  engine: PubSubEngine
+  refs: TopicRefs<StreamSession>
+  metrics: NodeMetrics
+  log: Logger
+  queueSize: number
+  maxMessageSize: number
+  /** Reading from the client pauses while this many publishes of the stream are unfinished… */
+  maxInflightPublishes: number
+  /** …or while their bodies add up to this many bytes. */
+  maxInflightBytes: number
+  /**
+   * Responses handed to grpc-js per write cycle before waiting for 'drain'.
+   * They are references to shared responses; grpc-js serializes them when it
+   * sends. Per stream the node holds at most queueSize + writeBatch responses.
+   */
+  writeBatch: number
+  /** Called once when the session is over (call ended, cancelled or failed). */
+  onClosed(session: StreamSession): void
+}
+
+interface Queued {
+  response: SidecarResponse
+  /** For the drop counter's label. */
+  topic: string
+}
+
+export interface StreamStats {
+  id: number
+  peer: string
+  topics: string[]
+  /** Responses waiting for the client to read. */
+  queued: number
+  /** Most responses ever waiting at once (never above the queue size). */
+  maxQueued: number
+  dropped: number
+  inflightPublishes: number
+}
+
+let nextId = 1
+
+/** Requests of one stream handled per event-loop turn before reading pauses until the next turn. */
+const REQUESTS_PER_TURN = 128
+
+/**
+ * One `ListenCommands` stream: its topics, its outbound queue and its
+ * publishes in flight.
+ *
+ * - Requests are handled in arrival order. A publish starts at once (so the
+ *   engine sees a stream's publishes in order) and the stream goes on reading;
+ *   reading pauses while too many publishes are unfinished, which pushes back
+ *   on the client through HTTP/2 flow control.
+ * - A bad request gets an error response (see commands.ts `errorResponse`)
+ *   and the stream stays open.
+ * - Half-close (the client is done sending): the session waits for its
+ *   publishes, releases its topics, sends what is queued and ends the call
+ *   with OK.
+ * - Cancel, disconnect or error: topics are released at once; publishes
+ *   already handed to the engine still complete.
+ */
+export class StreamSession {
+  readonly id = nextId++
+  readonly peer: string
+  private readonly topicTrace = new Map<string, boolean>()
+  private readonly queue: OutboundQueue<Queued>
+  private readonly inflight = new Set<Promise<void>>()
+  private inflightBytes = 0
+  /** Why reading from the client is paused: too many unfinished publishes, or this turn's share used up. */
+  private readonly pauses = new Set<'inflight' | 'turn'>()
+  private requestsThisTurn = 0
+  private state: 'open' | 'half-closed' | 'closed' = 'open'
+  private readonly log: Logger
+
+  constructor(
+    private readonly call: ListenCall,
+    private readonly deps: StreamSessionDeps,
+  ) {
+    this.peer = safePeer(call)
+    this.log = deps.log.child({ stream: this.id, peer: this.peer })
+    if (!enableBatchedWrites(call)) this.log.debug('grpc-js internals changed: this stream sends one message per event-loop turn')
+    // At or above grpc-js's own mark, so that a full batch always means a 'drain' is coming.
+    const writeBatch = Math.max(deps.writeBatch, call.writableHighWaterMark)
+    this.queue = new OutboundQueue<Queued>(
+      {
+        // Past grpc-js's own mark (16) the stream keeps taking writes up to writeBatch, so that
+        // one write cycle sends a whole batch (see batched-writes.ts); then the queue waits for 'drain'.
+        write: (item) => {
+          call.write(item.response)
+          return call.writableLength < writeBatch
+        },
+        onceDrain: (listener) => {
+          call.once('drain', listener)
+          return () => call.removeListener('drain', listener)
+        },
+      },
+      {
+        capacity: deps.queueSize,
+        onDrop: (item) => deps.metrics.queueDrops.inc({ topic: item.topic }),
+        log: deps.log,
+        logContext: { stream: this.id, peer: this.peer },
+      },
+    )
+    call.on('data', (request: SidecarRequest) => this.onRequest(request))
+    call.on('end', () => void this.onHalfClose())
+    call.on('cancelled', () => this.close('cancelled'))
+    call.on('error', (err: Error) => {
+      this.log.debug({ err }, 'sidecar stream failed')
+      this.close('error')
+    })
+    call.on('close', () => this.close('closed'))
+    this.log.debug('sidecar stream opened')
+  }
+
+  /** Queues a delivered message (the same shared response object goes to every subscribed stream). */
+  deliver(response: SidecarResponse, topic: string): void {
+    if (this.state === 'closed') return
+    this.queue.push({ response, topic })
+  }
+
+  get isOpen(): boolean {
+    return this.state !== 'closed'
+  }
+
+  stats(): StreamStats {
+    return {
+      id: this.id,
+      peer: this.peer,
+      topics: [...this.topicTrace.keys()],
+      queued: this.queue.length,
+      maxQueued: this.queue.highWater,
+      dropped: this.queue.dropped,
+      inflightPublishes: this.inflight.size,
+    }
+  }
+
+  /** Server shutdown: release topics and end the call with `status` after what is already queued. */
+  shutdown(status: { code: grpc.status; details: string }): void {
+    if (this.state === 'closed') return
+    this.releaseTopics()
+    this.state = 'closed'
+    this.queue.close()
+    this.deps.onClosed(this)
+    try {
+      this.call.emit('error', { ...status, metadata: new grpc.Metadata() })
+    } catch {
+      // the call is already gone
+    }
+  }
+
+  private onRequest(request: SidecarRequest): void {
+    if (this.state !== 'open') return
+    this.countTurn()
+    let command
+    try {
+      command = parseStreamRequest(request, this.deps.maxMessageSize)
+    } catch (err) {
+      this.reject(err, request)
+      return
+    }
+    switch (command.kind) {
+      case 'publish':
+        this.publish(command.topic, command.data, request)
+        return
+      case 'subscribe':
+        try {
+          this.deps.refs.add(command.topic, this)
+          // Trace responses (types 2, 3) are opt-in per topic; the engine exposes no trace source yet, so none are sent.
+          this.topicTrace.set(command.topic, command.trace)
+          this.log.debug({ topic: command.topic }, 'sidecar stream subscribed')
+        } catch (err) {
+          this.reject(err, request)
+        }
+        return
+      case 'unsubscribe':
+        this.topicTrace.delete(command.topic)
+        this.releaseTopic(command.topic)
+        return
+    }
+  }
+
+  private publish(topic: string, data: Buffer, request: SidecarRequest): void {
+    const size = data.length
+    this.inflightBytes += size
+    const done = this.deps.engine
+      .publish(topic, data)
+      .then(
+        (result) => {
+          if (result.fresh) this.deps.metrics.published.inc({ topic })
+        },
+        (err: unknown) => this.reject(err, request),
+      )
+      .finally(() => {
+        this.inflight.delete(done)
+        this.inflightBytes -= size
+        this.maybeResume()
+      })
+    this.inflight.add(done)
+    if (this.inflight.size >= this.deps.maxInflightPublishes || this.inflightBytes >= this.deps.maxInflightBytes) {
+      this.pause('inflight')
+    }
+  }
+
+  private maybeResume(): void {
+    if (this.inflight.size < this.deps.maxInflightPublishes && this.inflightBytes < this.deps.maxInflightBytes) {
+      this.unpause('inflight')
+    }
+  }
+
+  /**
+   * Fairness: a stream has at most REQUESTS_PER_TURN requests handled per
+   * event-loop turn. Node reads a socket many times per turn, and a publisher
+   * could otherwise push tens of thousands of publishes (and so deliveries)
+   * through before any subscriber stream gets a turn to write them out.
+   */
+  private countTurn(): void {
+    if (this.requestsThisTurn++ === 0) {
+      setImmediate(() => {
+        this.requestsThisTurn = 0
+        this.unpause('turn')
+      })
+    }
+    if (this.requestsThisTurn >= REQUESTS_PER_TURN) this.pause('turn')
+  }
+
+  private pause(reason: 'inflight' | 'turn'): void {
+    if (this.pauses.size === 0 && this.state === 'open') this.call.pause()
+    this.pauses.add(reason)
+  }
+
+  private unpause(reason: 'inflight' | 'turn'): void {
+    if (!this.pauses.delete(reason) || this.pauses.size > 0) return
+    if (this.state === 'open') this.call.resume()
+  }
+
+  /** Sends the error response for a failed request; the stream stays open. */
+  private reject(err: unknown, request: SidecarRequest): void {
+    const error = isOptimumError(err) ? err : new OptimumError('internal', 'the node could not carry out the request')
+    if (!isOptimumError(err)) this.log.error({ err, command: request.command, topic: request.topic }, 'sidecar request failed')
+    else this.log.debug({ code: error.code, command: request.command, topic: request.topic }, error.message)
+    this.queue.push({ response: errorResponse(error, request), topic: request.topic ?? '' })
+  }
+
+  private async onHalfClose(): Promise<void> {
+    if (this.state !== 'open') return
+    this.state = 'half-closed'
+    await Promise.allSettled([...this.inflight])
+    this.releaseTopics()
+    await this.queue.flush()
+    if (this.state !== 'half-closed') return
+    this.state = 'closed'
+    this.queue.close()
+    this.deps.onClosed(this)
+    this.log.debug('sidecar stream half-closed by the client: ending it')
+    try {
+      this.call.end()
+    } catch {
+      // already gone
+    }
+  }
+
+  private close(reason: string): void {
+    if (this.state === 'closed') return
+    this.state = 'closed'
+    this.releaseTopics()
+    this.queue.close()
+    this.deps.onClosed(this)
+    this.log.debug({ reason }, 'sidecar stream closed')
+  }
+
+  private releaseTopics(): void {
+    for (const topic of [...this.topicTrace.keys()]) this.releaseTopic(topic)
+    this.topicTrace.clear()
+  }
+
+  private releaseTopic(topic: string): void {
+    this.topicTrace.delete(topic)
+    try {
+      this.deps.refs.remove(topic, this)
+    } catch (err) {
+      this.log.error({ err, topic }, 'engine failed to unsubscribe')
+    }
+  }
+}
+
+function safePeer(call: ListenCall): string {
+  try {
+    return call.getPeer()
+  } catch {
+    return 'unknown'
+  }
+}

@@ -1,0 +1,204 @@
+import { mkdtempSync, rmSync } from 'node:fs'
+import { createServer } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { status as GrpcStatus } from '@grpc/grpc-js'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { NodeMode } from '../../common/config/index.js'
+import type { RunningNode } from '../node.js'
+import { meshReady, SidecarClient, startNetwork, startTestNode, stopAll, waitFor } from './support/network.js'
+
+/** The optimum mode joins this list when it lands; every test below runs per mode. */
+const MODES: NodeMode[] = ['gossipsub']
+
+const MiB = 1024 * 1024
+
+describe.each(MODES)('%s network of 4 nodes on 127.0.0.1', (mode) => {
+  let nodes: RunningNode[]
+  const clients: SidecarClient[] = []
+  const client = (node: RunningNode): SidecarClient => {
+    const c = new SidecarClient(node.ports.sidecar)
+    clients.push(c)
+    return c
+  }
+
+  beforeAll(async () => {
+    nodes = await startNetwork(4, mode)
+  })
+  afterAll(async () => {
+    for (const c of clients) c.close()
+    await stopAll(nodes)
+  })
+
+  it('forms the bootstrap topology: every node finds min(MESH_TARGET, N-1) peers within 10 s', async () => {
+    await waitFor('3 peers on every node', () => nodes.every((node) => node.view.peers().length >= 3), 10_000)
+  })
+
+  it('delivers a message published through node 2 to a subscriber on node 1', async () => {
+    const subscriber = client(nodes[0]!)
+    subscriber.subscribe('hello')
+    const publisher = client(nodes[1]!)
+    publisher.subscribe('hello') // node 2 joins the topic mesh, so its publish goes to mesh peers
+    await waitFor('topic mesh', meshReady([nodes[0]!, nodes[1]!], 'hello', 1))
+    publisher.publish('hello', Buffer.from('hi from node 2'))
+    await waitFor('delivery on node 1', () => subscriber.received.length === 1)
+    expect(subscriber.received[0]).toMatchObject({ topic: 'hello', source: nodes[1]!.peerId })
+    expect(subscriber.received[0]!.data.toString()).toBe('hi from node 2')
+  })
+
+  it('carries 10,000 messages published back-to-back through one sidecar, none lost', async () => {
+    const count = 10_000
+    const subscriber = client(nodes[0]!)
+    subscriber.subscribe('burst')
+    const publisher = client(nodes[2]!)
+    publisher.subscribe('burst')
+    await waitFor('topic mesh', meshReady([nodes[0]!, nodes[2]!], 'burst', 1))
+    const started = Date.now()
+    for (let i = 0; i < count; i++) publisher.publish('burst', Buffer.from(`message ${i}`))
+    await waitFor(`${count} deliveries`, () => subscriber.received.length >= count, 60_000)
+    const elapsed = Date.now() - started
+    const texts = new Set(subscriber.received.map((m) => m.data.toString()))
+    expect(texts.size).toBe(count)
+    for (let i = 0; i < count; i++) expect(texts.has(`message ${i}`)).toBe(true)
+    console.log(`[${mode}] 10,000 messages through one sidecar to another node in ${elapsed} ms`)
+  }, 90_000)
+
+  it('delivers a 1 MiB message intact', async () => {
+    const subscriber = client(nodes[3]!)
+    subscriber.subscribe('big')
+    const publisher = client(nodes[1]!)
+    publisher.subscribe('big')
+    await waitFor('topic mesh', meshReady([nodes[3]!, nodes[1]!], 'big', 1))
+    const body = Buffer.alloc(MiB)
+    for (let i = 0; i < body.length; i++) body[i] = (i * 31 + 7) & 0xff
+    const ack = await publisher.publishUnary('big', body, 'big-1')
+    expect(ack).toEqual({ message_id: 'big-1', fresh: true })
+    await waitFor('the 1 MiB delivery', () => subscriber.received.length === 1, 20_000)
+    expect(subscriber.received[0]!.id).toBe('big-1')
+    expect(subscriber.received[0]!.data.equals(body)).toBe(true)
+  })
+
+  it('refuses a message over the limit with a clear error, and the stream stays usable', async () => {
+    const publisher = client(nodes[1]!)
+    const tooBig = Buffer.alloc(MiB + 1)
+    await expect(publisher.publishUnary('big', tooBig)).rejects.toMatchObject({
+      code: GrpcStatus.RESOURCE_EXHAUSTED,
+      details: expect.stringMatching(/1048577 bytes.*limit is 1048576/),
+    })
+    publisher.publish('big', tooBig)
+    await waitFor('an error response', () => publisher.errors.length === 1)
+    expect(publisher.errors[0]).toMatchObject({ code: 'too_large' })
+    publisher.subscribe('still-works')
+    await waitFor('the subscription', () => nodes[1]!.engine.topics().includes('still-works'))
+  })
+
+  it('publishing the same message id twice is one message in the network', async () => {
+    const subscriber = client(nodes[0]!)
+    subscriber.subscribe('idem')
+    const viaNode2 = client(nodes[1]!)
+    const viaNode3 = client(nodes[2]!)
+    viaNode2.subscribe('idem')
+    viaNode3.subscribe('idem')
+    await waitFor('topic mesh', meshReady([nodes[0]!, nodes[1]!, nodes[2]!], 'idem', 2))
+    expect(await viaNode2.publishUnary('idem', Buffer.from('once'), 'order-42')).toEqual({ message_id: 'order-42', fresh: true })
+    expect(await viaNode2.publishUnary('idem', Buffer.from('once'), 'order-42')).toEqual({ message_id: 'order-42', fresh: false })
+    await waitFor('the first delivery', () => subscriber.received.length === 1)
+    // a retry through another node after the message spread: that node has seen it
+    await waitFor('node 3 holds it', () => viaNode3.received.length === 1)
+    expect((await viaNode3.publishUnary('idem', Buffer.from('once'), 'order-42')).fresh).toBe(false)
+    await new Promise((resolve) => setTimeout(resolve, 500))
+    expect(subscriber.received.map((m) => m.id)).toEqual(['order-42'])
+  })
+
+  it('a stalled subscriber does not slow a healthy one', async () => {
+    const count = 3_000
+    const stalled = client(nodes[0]!)
+    stalled.subscribe('stall')
+    const healthy = client(nodes[0]!)
+    healthy.subscribe('stall')
+    const publisher = client(nodes[1]!)
+    publisher.subscribe('stall')
+    await waitFor('topic mesh', meshReady([nodes[0]!, nodes[1]!], 'stall', 1))
+    stalled.pause()
+    const body = Buffer.alloc(4096, 1)
+    for (let i = 0; i < count; i++) publisher.publish('stall', body)
+    await waitFor(`${count} deliveries to the healthy subscriber`, () => healthy.received.length === count, 60_000)
+  }, 90_000)
+})
+
+describe.each(MODES)('%s node restarts', (mode) => {
+  const dirs: string[] = []
+  const running = new Set<RunningNode>()
+  const clients: SidecarClient[] = []
+  const start = async (env: Record<string, string>): Promise<RunningNode> => {
+    const node = await startTestNode(mode, env)
+    running.add(node)
+    return node
+  }
+  const stop = async (node: RunningNode): Promise<void> => {
+    running.delete(node)
+    await node.stop()
+  }
+  const identityDir = (): string => {
+    const dir = mkdtempSync(join(tmpdir(), 'optimum-node-'))
+    dirs.push(dir)
+    return dir
+  }
+  const client = (node: RunningNode): SidecarClient => {
+    const c = new SidecarClient(node.ports.sidecar)
+    clients.push(c)
+    return c
+  }
+
+  afterAll(async () => {
+    for (const c of clients) c.close()
+    await stopAll([...running])
+    for (const dir of dirs) rmSync(dir, { recursive: true, force: true })
+  })
+
+  it('a restarted node, bootstrap node included, rejoins and receives again', async () => {
+    const port = await freePort()
+    const bootEnv = { IDENTITY_DIR: identityDir(), GOSSIPSUB_PORT: String(port), OPTIMUM_PORT: String(port) }
+    let boot = await start(bootEnv)
+    const peerEnv = { BOOTSTRAP_PEERS: boot.multiaddrs()[0]! }
+    const memberEnv = { ...peerEnv, IDENTITY_DIR: identityDir() }
+    let member = await start(memberEnv)
+    const other = await start(peerEnv)
+    await waitFor('3-node topology', () => [boot, member, other].every((node) => node.view.peers().length >= 2))
+
+    // a member restarts with the same identity
+    const memberId = member.peerId
+    await stop(member)
+    member = await start(memberEnv)
+    expect(member.peerId).toBe(memberId)
+    let subscriber = client(member)
+    subscriber.subscribe('again')
+    const publisher = client(other)
+    publisher.subscribe('again')
+    await waitFor('mesh after member restart', meshReady([member, other], 'again', 1), 15_000)
+    publisher.publish('again', Buffer.from('after member restart'))
+    await waitFor('delivery to the restarted member', () => subscriber.received.length === 1)
+
+    // the bootstrap node restarts on the same address: the others redial it
+    await stop(boot)
+    boot = await start(bootEnv)
+    await waitFor('peers redial the bootstrap node', () => boot.view.peers().length >= 2, 15_000)
+    subscriber = client(boot)
+    subscriber.subscribe('again')
+    await waitFor('mesh after bootstrap restart', meshReady([boot], 'again', 1), 15_000)
+    publisher.publish('again', Buffer.from('after bootstrap restart'))
+    await waitFor('delivery to the restarted bootstrap node', () => subscriber.received.length === 1)
+    expect(subscriber.received[0]!.data.toString()).toBe('after bootstrap restart')
+  }, 60_000)
+})
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer()
+    server.once('error', reject)
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number }
+      server.close(() => resolve(port))
+    })
+  })
+}
