@@ -25,12 +25,6 @@ export function newMessageId(): string {
   return randomBytes(16).toString('hex')
 }
 
-export function assertMessageId(id: string): void {
-  if (!MESSAGE_ID_PATTERN.test(id)) {
-    throw new OptimumError('invalid_argument', 'message id must be 1 to 128 printable ASCII characters without spaces')
-  }
-}
-
 export function encodeEnvelope(id: string, payload: Uint8Array): Uint8Array {
   const out = new Uint8Array(HEADER + id.length + payload.length)
   out[0] = VERSION

@@ -7,8 +7,8 @@ import { OptimumError } from '../../common/errors.js'
 import type { Logger } from '../../common/logger.js'
 import { TimeCache } from '../../common/time-cache.js'
 import type { DeliveredMessage, MessageListener, PubSubEngine, PublishResult } from './engine.js'
-import { assertMessageId, decodeEnvelope, encodeEnvelope, newMessageId } from './envelope.js'
-import { assertTopic } from './topic.js'
+import { decodeEnvelope, encodeEnvelope, newMessageId } from './envelope.js'
+import { assertMessageId, assertMessageSize, assertTopic } from './validation.js'
 
 const SEEN_TTL_MS = 120_000
 /** Bounds the seen-id cache under a flood: ~200k ids × ~100 B. */
@@ -102,9 +102,7 @@ export class GossipsubEngine implements PubSubEngine {
 
   async publish(topic: string, data: Uint8Array, id?: string): Promise<PublishResult> {
     assertTopic(topic)
-    if (data.length > this.maxMessageSize) {
-      throw new OptimumError('too_large', `message is ${data.length} bytes; the limit is ${this.maxMessageSize} bytes`)
-    }
+    assertMessageSize(data, this.maxMessageSize)
     const messageId = id ?? newMessageId()
     assertMessageId(messageId)
     if (!this.seen.add(messageId)) return { id: messageId, fresh: false, peers: 0 }

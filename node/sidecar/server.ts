@@ -27,7 +27,7 @@ export interface SidecarServerOptions {
   port: number
   /** Responses buffered per stream for a client that reads slowly; beyond it the oldest is dropped. */
   queueSize: number
-  /** Largest message body accepted for publishing, in bytes (OPTIMUM_MAX_MSG_SIZE). */
+  /** Largest message body accepted for publishing, in bytes (the mode's *_MAX_MSG_SIZE). */
   maxMessageSize: number
   health: () => Promise<SidecarHealth>
   /** Per stream: reading pauses while this many publishes are unfinished (default 1024)… */

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { decodeEnvelope, encodeEnvelope, newMessageId, assertMessageId } from '../pubsub/envelope.js'
+import { decodeEnvelope, encodeEnvelope, newMessageId } from '../pubsub/envelope.js'
+import { assertMessageId } from '../pubsub/validation.js'
 
 describe('message envelope', () => {
   it('round-trips an id and payload', () => {
@@ -32,6 +33,6 @@ describe('message envelope', () => {
     expect(id).toMatch(/^[0-9a-f]{32}$/)
     expect(newMessageId()).not.toBe(id)
     expect(() => assertMessageId(id)).not.toThrow()
-    for (const bad of ['', 'has space', 'x'.repeat(129), 'é']) expect(() => assertMessageId(bad)).toThrow(/message id/)
+    for (const bad of ['', 'has space', 'x'.repeat(129), 'é']) expect(() => assertMessageId(bad)).toThrow(/message_id/)
   })
 })

@@ -16,7 +16,8 @@ import {
   type SidecarResponse,
 } from '../../common/proto.js'
 import { NodeMetrics } from '../metrics.js'
-import { MAX_TOPIC_BYTES, type StreamErrorJson } from '../sidecar/commands.js'
+import type { StreamErrorJson } from '../sidecar/commands.js'
+import { MAX_TOPIC_BYTES } from '../pubsub/validation.js'
 import { SidecarServer, type SidecarServerOptions } from '../sidecar/server.js'
 import { MemoryEngine } from './support/memory-engine.js'
 
