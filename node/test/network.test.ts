@@ -78,6 +78,19 @@ describe.each(MODES)('%s network of 4 nodes on 127.0.0.1', (mode) => {
     expect(subscriber.received[0]!.data.equals(body)).toBe(true)
   })
 
+  it('counts the bytes it sends and receives in /metrics and lists its mesh in /api/v1/topics', async () => {
+    // runs after the 1 MiB test: node 2 sent that message to its mesh peers
+    const metrics = await (await fetch(`http://127.0.0.1:${nodes[1]!.ports.api}/metrics`)).text()
+    const value = (name: string): number => Number(new RegExp(`^${name}\\{[^}]*\\} (\\S+)$`, 'm').exec(metrics)?.[1])
+    expect(value('optimum_node_bytes_sent_total')).toBeGreaterThan(MiB)
+    expect(value('optimum_node_bytes_received_total')).toBeGreaterThan(0)
+    expect(value('optimum_node_peers')).toBe(3)
+    const topics = (await (await fetch(`http://127.0.0.1:${nodes[1]!.ports.api}/api/v1/topics`)).json()) as {
+      topics: Array<{ topic: string; mesh_peers: string[] }>
+    }
+    expect(topics.topics.find((t) => t.topic === 'big')?.mesh_peers).toContain(nodes[3]!.peerId)
+  })
+
   it('refuses a message over the limit with a clear error, and the stream stays usable', async () => {
     const publisher = client(nodes[1]!)
     const tooBig = Buffer.alloc(MiB + 1)
