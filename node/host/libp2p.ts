@@ -36,6 +36,10 @@ export async function createHost(options: HostOptions): Promise<Libp2p> {
       allow: ['/ip4/127.0.0.0/ipcidr/8', '/ip6/::1/ipcidr/128'],
       maxIncomingPendingConnections: 64,
     },
+    // The liveness ping queues behind whatever the connection is already
+    // carrying; with the default 5 s floor a connection busy with a burst of
+    // large messages was judged dead and dropped, losing everything queued on it.
+    connectionMonitor: { pingTimeout: { minTimeout: 30_000 } },
     metrics: () => options.bytes.metrics(),
     services: { ...options.services, identify: identify(), ping: ping() },
   })

@@ -1,0 +1,36 @@
+/**
+ * What the bench reads from a node's HTTP API (node/api/routes.ts): the same
+ * endpoints an operator or Prometheus would use, nothing private.
+ */
+
+const REQUEST_TIMEOUT_MS = 5_000
+
+async function get(port: number, path: string): Promise<Response> {
+  const response = await fetch(`http://127.0.0.1:${port}${path}`, { signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) })
+  if (!response.ok) throw new Error(`GET ${path} on API port ${port}: HTTP ${response.status}`)
+  return response
+}
+
+export interface NodeState {
+  pub_key: string
+  peers: string[]
+}
+
+export async function nodeState(apiPort: number): Promise<NodeState> {
+  return (await (await get(apiPort, '/api/v1/node-state')).json()) as NodeState
+}
+
+export async function meshPeerCount(apiPort: number, topic: string): Promise<number> {
+  const body = (await (await get(apiPort, '/api/v1/topics')).json()) as { topics: Array<{ topic: string; mesh_peers: string[] }> }
+  return body.topics.find((entry) => entry.topic === topic)?.mesh_peers.length ?? 0
+}
+
+const BYTES_SENT = /^optimum_node_bytes_sent_total(?:\{[^}]*\})?\s+(\S+)/m
+
+/** `optimum_node_bytes_sent_total`: bytes this node has put on libp2p connections since it started. */
+export async function bytesSent(apiPort: number): Promise<number> {
+  const text = await (await get(apiPort, '/metrics')).text()
+  const match = BYTES_SENT.exec(text)
+  if (!match) throw new Error(`API port ${apiPort}: /metrics has no optimum_node_bytes_sent_total`)
+  return Number(match[1])
+}
