@@ -1,18 +1,15 @@
 import * as grpc from '@grpc/grpc-js'
-import { clientChannelOptions } from '../../common/grpc-options.js'
 import {
   Command,
-  loadSidecarProto,
   ResponseType,
   type CommandStreamClient,
   type DeliveredMessageJson,
   type SidecarResponse,
 } from '../../common/proto.js'
+import { connectSidecar } from '../../common/sidecar-client.js'
 
 /** `node` is the 1-based node index; `at` is `performance.now()` when the delivery reached the bench. */
 export type DeliveryListener = (node: number, messageId: string, at: number) => void
-
-const { CommandStream } = loadSidecarProto()
 
 /** The node writes MessageID first (node/sidecar/delivery-json.ts); the bench's ids need no JSON escaping. */
 const LEADING_ID = /^\{"MessageID":"([^"\\]*)"/
@@ -47,11 +44,7 @@ export class SidecarTap {
     sidecarPort: number,
     onDelivery: DeliveryListener,
   ) {
-    this.client = new CommandStream(
-      `127.0.0.1:${sidecarPort}`,
-      grpc.credentials.createInsecure(),
-      clientChannelOptions({ keepaliveIntervalMs: 0, keepaliveTimeoutMs: 0 }),
-    )
+    this.client = connectSidecar(`127.0.0.1:${sidecarPort}`)
     this.call = this.client.ListenCommands()
     this.call.on('data', (response: SidecarResponse) => {
       const at = performance.now()

@@ -4,15 +4,14 @@ import { setTimeout as delay } from 'node:timers/promises'
 import * as grpc from '@grpc/grpc-js'
 import { durationFlag, formatGoDuration, intFlag, parseFlagsOrExit, stringFlag } from '../../common/cli/go-flags.js'
 import { goQuote } from '../../common/cli/go-quote.js'
-import { clientChannelOptions } from '../../common/grpc-options.js'
 import {
   Command,
-  loadSidecarProto,
   ResponseType,
   type CommandStreamClient,
   type DeliveredMessageJson,
   type SidecarResponse,
 } from '../../common/proto.js'
+import { connectSidecar } from '../../common/sidecar-client.js'
 
 /**
  * The p2p client: talks straight to a node's sidecar (CommandStream), with
@@ -275,12 +274,7 @@ async function main(): Promise<void> {
   if (values.sleep < 0) fail('-sleep must not be negative')
 
   const keepaliveIntervalMs = set.has('keepalive-time') && !set.has('keepalive-interval') ? values['keepalive-time'] : values['keepalive-interval']
-  const { CommandStream } = loadSidecarProto()
-  const client = new CommandStream(
-    values.addr,
-    grpc.credentials.createInsecure(),
-    clientChannelOptions({ keepaliveIntervalMs, keepaliveTimeoutMs: values['keepalive-timeout'] }),
-  )
+  const client = connectSidecar(values.addr, { keepaliveIntervalMs, keepaliveTimeoutMs: values['keepalive-timeout'] })
   try {
     await connect(client, values['connect-timeout'])
   } catch (err) {

@@ -1,15 +1,14 @@
 import * as grpc from '@grpc/grpc-js'
 import { parseNodeConfig, type NodeConfig, type NodeMode } from '../../../common/config/index.js'
-import { clientChannelOptions } from '../../../common/grpc-options.js'
 import { silentLogger } from '../../../common/logger.js'
 import {
   Command,
-  loadSidecarProto,
   ResponseType,
   type CommandStreamClient,
   type DeliveredMessageJson,
   type SidecarResponse,
 } from '../../../common/proto.js'
+import { connectSidecar } from '../../../common/sidecar-client.js'
 import { startNode, type RunningNode } from '../../node.js'
 
 const VERSION = { version: 'test', commit_hash: 'test' }
@@ -75,12 +74,7 @@ export class SidecarClient {
   private readonly call: grpc.ClientDuplexStream<object, SidecarResponse>
 
   constructor(port: number) {
-    const { CommandStream } = loadSidecarProto()
-    this.client = new CommandStream(
-      `127.0.0.1:${port}`,
-      grpc.credentials.createInsecure(),
-      clientChannelOptions({ keepaliveIntervalMs: 120_000, keepaliveTimeoutMs: 20_000 }),
-    )
+    this.client = connectSidecar(`127.0.0.1:${port}`, { keepaliveIntervalMs: 120_000, keepaliveTimeoutMs: 20_000 })
     this.call = this.client.ListenCommands()
     this.call.on('data', (response: SidecarResponse) => {
       if (response.command !== ResponseType.Message) {
