@@ -10,9 +10,9 @@ set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$ROOT"
-# The checkout's tsx when installed, else npx tsx.
-if [ -x node_modules/.bin/tsx ]; then
-  exec node_modules/.bin/tsx node/cli/keygen.ts "$@"
+# One node process with tsx's loader when the checkout has it, else npx tsx.
+if [ -d node_modules/tsx ]; then
+  exec node --import tsx node/cli/keygen.ts "$@"
 else
   exec npx --yes tsx node/cli/keygen.ts "$@"
 fi

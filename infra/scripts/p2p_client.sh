@@ -33,9 +33,10 @@ shift
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$ROOT"
-# The checkout's tsx when installed (npm exec would turn a Ctrl-C into exit status 130), else npx tsx.
-if [ -x node_modules/.bin/tsx ]; then
-  CLIENT=(node_modules/.bin/tsx node/cli/p2p-client.ts)
+# One node process with tsx's loader when the checkout has it (a wrapper process, npm exec or the tsx
+# CLI, can turn a Ctrl-C into exit status 130), else npx tsx.
+if [ -d node_modules/tsx ]; then
+  CLIENT=(node --import tsx node/cli/p2p-client.ts)
 else
   CLIENT=(npx --yes tsx node/cli/p2p-client.ts)
 fi

@@ -3,7 +3,6 @@ import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url))
-const TSX = `${ROOT}node_modules/.bin/tsx`
 
 interface Run {
   code: number | null
@@ -14,7 +13,7 @@ interface Run {
 /** Starts node/main.ts with `env`; `whenStarted` runs once it logs "node started". Killed after 20 s whatever happens. */
 function runNode(env: Record<string, string>, whenStarted?: (child: ReturnType<typeof spawn>) => void): Promise<Run> {
   return new Promise((resolve, reject) => {
-    const child = spawn(TSX, ['node/main.ts'], {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'node/main.ts'], {
       cwd: ROOT,
       env: { PATH: process.env.PATH, HOME: process.env.HOME, LISTEN_HOST: '127.0.0.1', SIDECAR_PORT: '0', API_PORT: '0', GOSSIPSUB_PORT: '0', OPTIMUM_PORT: '0', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],

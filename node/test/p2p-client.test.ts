@@ -65,7 +65,7 @@ function p2pClient(args: string[]): Run {
  * client's own exit status is only visible without it.
  */
 function p2pClientDirect(args: string[]): Run {
-  return run('node_modules/.bin/tsx', ['node/cli/p2p-client.ts', ...args])
+  return run(process.execPath, ['--import', 'tsx', 'node/cli/p2p-client.ts', ...args])
 }
 
 async function until(check: () => boolean, what: string, timeoutMs = CLIENT_TIMEOUT): Promise<void> {
