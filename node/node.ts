@@ -104,6 +104,7 @@ export async function startNode(config: NodeConfig, log: Logger, version: Versio
       host: config.listenHost,
       port: config.sidecarPort,
       queueSize: config.sidecarQueueSize,
+      queueBytes: config.sidecarQueueBytes,
       maxMessageSize: protocol.maxMessageSize,
       health: () => stats.sample(),
     })

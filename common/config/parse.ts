@@ -78,6 +78,7 @@ export function parseNodeConfig(env: Env): NodeConfig {
     },
     gossipsub: readProtocol(env, V.GOSSIPSUB),
     sidecarQueueSize: read(env, V.SIDECAR_QUEUE_SIZE),
+    sidecarQueueBytes: read(env, V.SIDECAR_QUEUE_BYTES),
   }
   if (config.identityDir === undefined) delete config.identityDir
   const p2p = config.mode === 'optimum' ? V.OPTIMUM.port : V.GOSSIPSUB.port

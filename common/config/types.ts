@@ -39,6 +39,8 @@ export interface NodeConfig {
   gossipsub: GossipsubConfig
   /** Messages buffered per sidecar stream before the oldest is dropped. */
   sidecarQueueSize: number
+  /** …or before their bodies add up to this many bytes. */
+  sidecarQueueBytes: number
 }
 
 /** A sidecar address; `host` is bare (IPv6 without brackets): format it with `formatHostPort`. */

@@ -65,6 +65,8 @@ export const BOOTSTRAP_PEERS = envVar('node', 'BOOTSTRAP_PEERS', '',
   'Peers dialled at start')
 export const SIDECAR_QUEUE_SIZE = envVar('node', 'SIDECAR_QUEUE_SIZE', '10000', int(16, 1_000_000),
   'Messages buffered per sidecar stream before the oldest is dropped')
+export const SIDECAR_QUEUE_BYTES = envVar('node', 'SIDECAR_QUEUE_BYTES', String(64 * MiB), int(MiB, 16 * 1024 * MiB, 'bytes, 1 MiB to 16 GiB'),
+  'Bytes of delivered messages buffered per sidecar stream before the oldest is dropped')
 
 /** The variables both protocols have, under their prefix. */
 function protocolVars(group: 'optimum' | 'gossipsub', prefix: string, defaultPort: string, maxMessage: { bytes: number; text: string }) {
@@ -115,7 +117,7 @@ const protocolList = (p: ProtocolVars) => [p.port, p.maxMessageSize, p.meshMin, 
 /** Every variable, in the order of the README table and .env.example. */
 export const ENV_VARS: readonly EnvVarDoc[] = [
   CLUSTER_ID, LOG_LEVEL, LISTEN_HOST,
-  NODE_MODE, SIDECAR_PORT, API_PORT, IDENTITY_DIR, BOOTSTRAP_PEERS, SIDECAR_QUEUE_SIZE,
+  NODE_MODE, SIDECAR_PORT, API_PORT, IDENTITY_DIR, BOOTSTRAP_PEERS, SIDECAR_QUEUE_SIZE, SIDECAR_QUEUE_BYTES,
   ...protocolList(OPTIMUM), OPTIMUM.shardFactor, OPTIMUM.shardMultiplier, OPTIMUM.threshold,
   ...protocolList(GOSSIPSUB),
   PROXY_PORT, PROXY_GRPC_PORT, P2P_NODES, ENABLE_AUTH, AUTH0_DOMAIN, AUTH0_AUDIENCE, REDIS_URL, REDIS_PREFIX,

@@ -77,6 +77,7 @@ describe('defaults', () => {
       },
       gossipsub: { port: 6060, maxMessageSize: 1048576, mesh: { min: 3, target: 6, max: 12 } },
       sidecarQueueSize: 10000,
+      sidecarQueueBytes: 67108864,
     } satisfies NodeConfig)
     expect('identityDir' in parseNodeConfig({})).toBe(false)
   })
@@ -150,6 +151,7 @@ const CASES: Record<string, Case> = {
     bad: ['/ip4/1.2.3.4/tcp/7070', 'not-a-multiaddr', '/ip4/1.2.3.4/tcp/7070/p2p/', '/ip4/1.2.3.4/tcp/7070/p2p/12D3KooWbad', '/ip4/999.1.1.1/tcp/7070'],
   },
   SIDECAR_QUEUE_SIZE: { at: node((c) => c.sidecarQueueSize), good: [['16', 16], ['1000000', 1_000_000], ['500', 500]], bad: [...BAD_INT, '15', '0', '1000001'] },
+  SIDECAR_QUEUE_BYTES: { at: node((c) => c.sidecarQueueBytes), good: [['1048576', 1048576], ['67108864', 67108864], ['17179869184', 17179869184]], bad: [...BAD_INT, '0', '1048575', '17179869185'] },
 
   OPTIMUM_PORT: { at: node((c) => c.optimum.port), good: goodPort(7071), bad: BAD_PORT },
   OPTIMUM_MAX_MSG_SIZE: { at: node((c) => c.optimum.maxMessageSize), good: [['1', 1], ['4194304', 4194304], ['67108864', 67108864]], bad: [...BAD_INT, '0', '67108865', '1MB'] },

@@ -11,6 +11,9 @@ export interface OutboundSink<T> {
 export interface OutboundQueueOptions<T> {
   /** Most items held while the sink is full (≥ 1). */
   capacity: number
+  /** Most bytes held (by `sizeOf`) while the sink is full; one item larger than this is still held alone. */
+  maxBytes?: number
+  sizeOf?: (item: T) => number
   /** Called for each item dropped by the overflow rule (metrics). */
   onDrop?: (item: T) => void
   log: Logger
@@ -25,8 +28,9 @@ export interface OutboundQueueOptions<T> {
  * returns false (grpc-js backpressure: the client is not reading, or reads
  * slower than the node delivers), items wait here until the sink drains.
  *
- * OVERFLOW RULE — drop oldest: the queue holds at most `capacity` items; a new
- * item that finds it full evicts the oldest queued item. A slow subscriber
+ * OVERFLOW RULE — drop oldest: the queue holds at most `capacity` items and
+ * `maxBytes` bytes; a new item that finds it full evicts the oldest queued
+ * items until it fits. A slow subscriber
  * thus loses its oldest undelivered messages (and keeps the newest), and never
  * blocks the engine, the mesh or other subscribers; the node's memory per
  * stream stays bounded (capacity items here, plus what the sink accepted
@@ -41,6 +45,9 @@ export class OutboundQueue<T> {
   private readonly ring: (T | undefined)[]
   private head = 0
   private size = 0
+  private bytes = 0
+  private readonly maxBytes: number
+  private readonly sizeOf: (item: T) => number
   private cancelDrain: (() => void) | undefined
   private closed = false
   private episodeDrops = 0
@@ -58,6 +65,8 @@ export class OutboundQueue<T> {
       throw new RangeError(`queue capacity must be a positive integer, got ${options.capacity}`)
     }
     this.capacity = options.capacity
+    this.maxBytes = options.maxBytes ?? Infinity
+    this.sizeOf = options.sizeOf ?? (() => 0)
     this.ring = new Array<T | undefined>(options.capacity)
   }
 
@@ -77,9 +86,11 @@ export class OutboundQueue<T> {
       this.writeOne(item)
       return
     }
-    if (this.size === this.capacity) this.dropOldest()
+    const bytes = this.sizeOf(item)
+    while (this.size > 0 && (this.size === this.capacity || this.bytes + bytes > this.maxBytes)) this.dropOldest()
     this.ring[(this.head + this.size) % this.capacity] = item
     this.size++
+    this.bytes += bytes
     if (this.size > this.highWater) this.highWater = this.size
   }
 
@@ -97,6 +108,7 @@ export class OutboundQueue<T> {
     this.cancelDrain = undefined
     this.ring.fill(undefined)
     this.size = 0
+    this.bytes = 0
     this.settleFlush()
   }
 
@@ -113,11 +125,7 @@ export class OutboundQueue<T> {
 
   private pump(): void {
     while (!this.closed && this.size > 0 && this.cancelDrain === undefined) {
-      const item = this.ring[this.head] as T
-      this.ring[this.head] = undefined
-      this.head = (this.head + 1) % this.capacity
-      this.size--
-      this.writeOne(item)
+      this.writeOne(this.shift())
     }
     if (this.size === 0) {
       this.endEpisode()
@@ -126,10 +134,7 @@ export class OutboundQueue<T> {
   }
 
   private dropOldest(): void {
-    const item = this.ring[this.head] as T
-    this.ring[this.head] = undefined
-    this.head = (this.head + 1) % this.capacity
-    this.size--
+    const item = this.shift()
     this.dropped++
     if (this.episodeDrops++ === 0) {
       this.options.log.warn(
@@ -138,6 +143,15 @@ export class OutboundQueue<T> {
       )
     }
     this.options.onDrop?.(item)
+  }
+
+  private shift(): T {
+    const item = this.ring[this.head] as T
+    this.ring[this.head] = undefined
+    this.head = (this.head + 1) % this.capacity
+    this.size--
+    this.bytes -= this.sizeOf(item)
+    return item
   }
 
   private endEpisode(): void {

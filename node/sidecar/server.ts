@@ -27,6 +27,8 @@ export interface SidecarServerOptions {
   port: number
   /** Responses buffered per stream for a client that reads slowly; beyond it the oldest is dropped. */
   queueSize: number
+  /** …and at most this many bytes of message data per stream (the oldest go first). */
+  queueBytes: number
   /** Largest message body accepted for publishing, in bytes (the mode's *_MAX_MSG_SIZE). */
   maxMessageSize: number
   health: () => Promise<SidecarHealth>
@@ -59,10 +61,11 @@ export interface SidecarServerOptions {
  * "<sentence>", "code": "<OptimumError code>", "command": <n>, "topic":
  * "<t>"}}`. Published clients ignore type 0 (or log it).
  *
- * Slow subscribers: each stream has a bounded queue (queueSize) with a
- * drop-oldest overflow rule (outbound-queue.ts), so a client that stops
- * reading never stalls the node, the mesh or other subscribers. A stalled
- * stream holds at most queueSize + writeBatch responses (shared objects).
+ * Slow subscribers: each stream has a bounded queue (queueSize messages and
+ * queueBytes bytes) with a drop-oldest overflow rule (outbound-queue.ts), so
+ * a client that stops reading never stalls the node, the mesh or other
+ * subscribers. A stalled stream holds at most queueSize + writeBatch
+ * responses (shared objects).
  *
  * Throughput: a stream sends up to writeBatch responses per write cycle
  * (batched-writes.ts), and handles at most 128 requests per event-loop turn
@@ -203,6 +206,7 @@ export class SidecarServer {
           metrics,
           log,
           queueSize: this.options.queueSize,
+          queueBytes: this.options.queueBytes,
           maxMessageSize,
           maxInflightPublishes: this.options.maxInflightPublishes ?? 1024,
           maxInflightBytes: this.options.maxInflightBytes ?? 64 * 1024 * 1024,

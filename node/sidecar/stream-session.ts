@@ -17,6 +17,7 @@ export interface StreamSessionDeps {
   metrics: NodeMetrics
   log: Logger
   queueSize: number
+  queueBytes: number
   maxMessageSize: number
   /** Reading from the client pauses while this many publishes of the stream are unfinished… */
   maxInflightPublishes: number
@@ -108,6 +109,8 @@ export class StreamSession {
       },
       {
         capacity: deps.queueSize,
+        maxBytes: deps.queueBytes,
+        sizeOf: (item) => item.response.data.length,
         onDrop: (item) => deps.metrics.queueDrops.inc({ topic: item.topic }),
         log: deps.log,
         logContext: { stream: this.id, peer: this.peer },

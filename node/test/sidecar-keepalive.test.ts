@@ -35,6 +35,7 @@ it(
       host: '127.0.0.1',
       port: 0,
       queueSize: 16,
+      queueBytes: 64 * 1024 * 1024,
       maxMessageSize: 1024 * 1024,
       health: async () => ({ cpuUsed: 0, memoryUsed: 0, diskUsed: 0 }),
     })

@@ -89,6 +89,25 @@ describe('OutboundQueue', () => {
     expect(lines.filter((l) => l.level === 40)).toHaveLength(2)
   })
 
+  it('also bounds the bytes it holds: large items push out as many old ones as they need', () => {
+    const sink = new FakeSink(1)
+    const dropped: number[] = []
+    // items are their own size in bytes
+    const queue = new OutboundQueue(sink, { capacity: 100, maxBytes: 10, sizeOf: (item: number) => item, log: silentLogger, onDrop: (item) => dropped.push(item) })
+    for (const item of [1, 3, 3, 3]) queue.push(item) // 1 goes to the sink; 9 bytes held
+    expect(queue.length).toBe(3)
+    queue.push(5) // 14 > 10: the two oldest 3s go
+    expect(dropped).toEqual([3, 3])
+    queue.push(20) // larger than the bound: held alone
+    expect(dropped).toEqual([3, 3, 3, 5])
+    expect(queue.length).toBe(1)
+    sink.drain()
+    expect(sink.written).toEqual([1, 20])
+    queue.push(10) // the sink is full again, but the byte count went back to 0: 10 fits
+    expect(queue.length).toBe(1)
+    expect(dropped).toEqual([3, 3, 3, 5])
+  })
+
   it('close discards what is queued, stops writing and settles flush', async () => {
     const sink = new FakeSink(1)
     const queue = new OutboundQueue(sink, { capacity: 8, log: silentLogger })

@@ -46,6 +46,7 @@ async function startSidecar(overrides: Partial<SidecarServerOptions> = {}) {
     host: '127.0.0.1',
     port: 0,
     queueSize: 64,
+    queueBytes: 64 * 1024 * 1024,
     maxMessageSize: MAX_MESSAGE,
     health: async () => ({ cpuUsed: 12.5, memoryUsed: 40.25, diskUsed: 84.05 }),
     ...overrides,
@@ -540,6 +541,7 @@ describe('sidecar lifecycle', () => {
       host: '127.0.0.1',
       port,
       queueSize: 8,
+      queueBytes: 64 * 1024 * 1024,
       maxMessageSize: MAX_MESSAGE,
       health: async () => ({ cpuUsed: 0, memoryUsed: 0, diskUsed: 0 }),
     })
