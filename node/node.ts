@@ -1,5 +1,5 @@
 import type { GossipSub } from '@libp2p/gossipsub'
-import type { Libp2p } from '@libp2p/interface'
+import type { Libp2p, PeerId } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
 import type { NodeConfig } from '../common/config/index.js'
@@ -18,6 +18,9 @@ import type { PubSubEngine } from './pubsub/engine.js'
 import { GossipsubEngine, gossipsubService } from './pubsub/gossipsub-engine.js'
 import { SidecarServer } from './sidecar/server.js'
 import { SystemStats } from './system-stats.js'
+
+/** Multicodec of /p2p/<peer id>. */
+const P2P_PROTOCOL_CODE = 0x01a5
 
 export interface RunningNode {
   readonly peerId: string
@@ -84,7 +87,7 @@ export async function startNode(config: NodeConfig, log: Logger, version: Versio
       isConnected: (id) => libp2p.getConnections(peerIdFromString(id)).length > 0,
       log: nodeLog.child({ part: 'bootstrap' }),
     })
-    const onDisconnect = (event: CustomEvent<{ toString(): string }>): void => bootstrap.peerDisconnected(event.detail.toString())
+    const onDisconnect = (event: CustomEvent<PeerId>): void => bootstrap.peerDisconnected(event.detail.toString())
     libp2p.addEventListener('peer:disconnect', onDisconnect)
     bootstrap.start()
     stack.push(() => {
@@ -152,7 +155,7 @@ function nodeView(libp2p: Libp2p, engine: PubSubEngine): NodeView {
     peerId: libp2p.peerId.toString(),
     peers: () => libp2p.getPeers().map((peer) => peer.toString()),
     // The published node-state lists listen addresses without the /p2p suffix.
-    addresses: () => libp2p.getMultiaddrs().map((addr) => addr.decapsulateCode(421).toString()),
+    addresses: () => libp2p.getMultiaddrs().map((addr) => addr.decapsulateCode(P2P_PROTOCOL_CODE).toString()),
     topics: () => engine.topics(),
     meshPeers: (topic) => engine.meshPeers(topic),
   }

@@ -19,7 +19,7 @@ const SEEN_MAX = 200_000
  */
 const MAX_OUTBOUND_BUFFER = 64 * 1024 * 1024
 
-const sha256 = (data: Uint8Array): Uint8Array => createHash('sha256').update(data).digest()
+const EMPTY = new Uint8Array(0)
 
 /**
  * The gossipsub service for libp2p, configured from GOSSIPSUB_*. The network
@@ -29,6 +29,17 @@ const sha256 = (data: Uint8Array): Uint8Array => createHash('sha256').update(dat
  */
 export function gossipsubService(config: GossipsubConfig): ReturnType<typeof gossipsub> {
   const { min, target, max } = config.mesh
+  // fastMsgIdFn hashes every arriving copy, and msgIdFn then wants the same
+  // digest of the first one (gossipsub hands both the same data array): hash once.
+  const digests = new WeakMap<Uint8Array, Buffer>()
+  const digestOf = (data: Uint8Array): Buffer => {
+    let digest = digests.get(data)
+    if (digest === undefined) {
+      digest = createHash('sha256').update(data).digest()
+      digests.set(data, digest)
+    }
+    return digest
+  }
   const options: Partial<GossipsubOpts> = {
     D: target,
     Dlo: min,
@@ -39,9 +50,9 @@ export function gossipsubService(config: GossipsubConfig): ReturnType<typeof gos
     globalSignaturePolicy: 'StrictSign',
     fallbackToFloodsub: false,
     allowPublishToZeroTopicPeers: true,
-    msgIdFn: (message) => sha256(message.data),
+    msgIdFn: (message) => digestOf(message.data),
     // Dedup before the signature check: duplicates are most of what a mesh receives.
-    fastMsgIdFn: (message) => createHash('sha256').update(message.data ?? new Uint8Array()).digest('base64'),
+    fastMsgIdFn: (message) => digestOf(message.data ?? EMPTY).toString('base64'),
     msgIdToStrFn: (id) => Buffer.from(id).toString('base64'),
     seenTTL: SEEN_TTL_MS,
     maxOutboundBufferSize: MAX_OUTBOUND_BUFFER,
@@ -68,6 +79,8 @@ export class GossipsubEngine implements PubSubEngine {
   /** Envelope ids already delivered or published here: one message per id, whatever its path. */
   private readonly seen = new TimeCache<string>(SEEN_TTL_MS, SEEN_MAX)
   private readonly selfId: string
+  /** Mirrors gossipsub's own topic list, which it rebuilds as an array on every read. */
+  private readonly subscribed = new Set<string>()
 
   constructor(options: GossipsubEngineOptions & { selfId: PeerId }) {
     this.pubsub = options.pubsub
@@ -81,17 +94,19 @@ export class GossipsubEngine implements PubSubEngine {
     assertTopic(topic)
     this.pubsub.topicValidators.set(topic, this.validate)
     this.pubsub.subscribe(topic)
+    this.subscribed.add(topic)
     this.log.info({ topic }, 'subscribed to topic')
   }
 
   unsubscribe(topic: string): void {
     this.pubsub.unsubscribe(topic)
+    this.subscribed.delete(topic)
     this.pubsub.topicValidators.delete(topic)
     this.log.info({ topic }, 'unsubscribed from topic')
   }
 
   topics(): string[] {
-    return this.pubsub.getTopics()
+    return [...this.subscribed]
   }
 
   meshPeers(topic: string): string[] {
@@ -115,7 +130,7 @@ export class GossipsubEngine implements PubSubEngine {
       this.seen.delete(messageId)
       throw new OptimumError('unavailable', `publish failed: ${(err as Error).message}`)
     }
-    if (this.pubsub.getTopics().includes(topic)) {
+    if (this.subscribed.has(topic)) {
       this.emit({ id: messageId, topic, data, source: this.selfId })
     }
     return { id: messageId, fresh: true, peers: recipients }

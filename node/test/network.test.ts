@@ -21,6 +21,18 @@ describe.each(MODES)('%s network of 4 nodes on 127.0.0.1', (mode) => {
     clients.push(c)
     return c
   }
+  /**
+   * A subscriber on `on` and a publisher on `via`, both subscribed to `topic`
+   * (the publisher too, so its node is in the topic mesh), once the mesh formed.
+   */
+  const subscriberAndPublisher = async (on: RunningNode, via: RunningNode, topic: string) => {
+    const subscriber = client(on)
+    subscriber.subscribe(topic)
+    const publisher = client(via)
+    publisher.subscribe(topic)
+    await waitFor('topic mesh', meshReady([on, via], topic, 1))
+    return { subscriber, publisher }
+  }
 
   beforeAll(async () => {
     nodes = await startNetwork(4, mode)
@@ -35,11 +47,7 @@ describe.each(MODES)('%s network of 4 nodes on 127.0.0.1', (mode) => {
   })
 
   it('delivers a message published through node 2 to a subscriber on node 1', async () => {
-    const subscriber = client(nodes[0]!)
-    subscriber.subscribe('hello')
-    const publisher = client(nodes[1]!)
-    publisher.subscribe('hello') // node 2 joins the topic mesh, so its publish goes to mesh peers
-    await waitFor('topic mesh', meshReady([nodes[0]!, nodes[1]!], 'hello', 1))
+    const { subscriber, publisher } = await subscriberAndPublisher(nodes[0]!, nodes[1]!, 'hello')
     publisher.publish('hello', Buffer.from('hi from node 2'))
     await waitFor('delivery on node 1', () => subscriber.received.length === 1)
     expect(subscriber.received[0]).toMatchObject({ topic: 'hello', source: nodes[1]!.peerId })
@@ -48,11 +56,7 @@ describe.each(MODES)('%s network of 4 nodes on 127.0.0.1', (mode) => {
 
   it('carries 10,000 messages published back-to-back through one sidecar, none lost', async () => {
     const count = 10_000
-    const subscriber = client(nodes[0]!)
-    subscriber.subscribe('burst')
-    const publisher = client(nodes[2]!)
-    publisher.subscribe('burst')
-    await waitFor('topic mesh', meshReady([nodes[0]!, nodes[2]!], 'burst', 1))
+    const { subscriber, publisher } = await subscriberAndPublisher(nodes[0]!, nodes[2]!, 'burst')
     const started = Date.now()
     for (let i = 0; i < count; i++) publisher.publish('burst', Buffer.from(`message ${i}`))
     await waitFor(`${count} deliveries`, () => subscriber.received.length >= count, 60_000)
@@ -64,11 +68,7 @@ describe.each(MODES)('%s network of 4 nodes on 127.0.0.1', (mode) => {
   }, 90_000)
 
   it('delivers a 1 MiB message intact', async () => {
-    const subscriber = client(nodes[3]!)
-    subscriber.subscribe('big')
-    const publisher = client(nodes[1]!)
-    publisher.subscribe('big')
-    await waitFor('topic mesh', meshReady([nodes[3]!, nodes[1]!], 'big', 1))
+    const { subscriber, publisher } = await subscriberAndPublisher(nodes[3]!, nodes[1]!, 'big')
     const body = Buffer.alloc(MiB)
     for (let i = 0; i < body.length; i++) body[i] = (i * 31 + 7) & 0xff
     const ack = await publisher.publishUnary('big', body, 'big-1')
@@ -127,11 +127,7 @@ describe.each(MODES)('%s network of 4 nodes on 127.0.0.1', (mode) => {
     const count = 3_000
     const stalled = client(nodes[0]!)
     stalled.subscribe('stall')
-    const healthy = client(nodes[0]!)
-    healthy.subscribe('stall')
-    const publisher = client(nodes[1]!)
-    publisher.subscribe('stall')
-    await waitFor('topic mesh', meshReady([nodes[0]!, nodes[1]!], 'stall', 1))
+    const { subscriber: healthy, publisher } = await subscriberAndPublisher(nodes[0]!, nodes[1]!, 'stall')
     stalled.pause()
     const body = Buffer.alloc(4096, 1)
     for (let i = 0; i < count; i++) publisher.publish('stall', body)

@@ -1,10 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { afterEach, describe, expect, it } from 'vitest'
-import { silentLogger } from '../../common/logger.js'
-import { NodeMetrics } from '../metrics.js'
 import { SidecarServer } from '../sidecar/server.js'
 import { MemoryEngine } from './support/memory-engine.js'
+import { testSidecarOptions } from './support/sidecar.js'
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url))
 const CLIENT_TIMEOUT = 20_000
@@ -90,17 +89,7 @@ async function exitOf(r: Run, timeoutMs = CLIENT_TIMEOUT) {
 
 async function startSidecar() {
   const engine = new MemoryEngine()
-  const server = new SidecarServer({
-    engine,
-    metrics: new NodeMetrics({ peerCount: () => 0, meshSizes: () => new Map(), transfer: () => ({ sent: 0, received: 0 }) }),
-    log: silentLogger,
-    host: '127.0.0.1',
-    port: 0,
-    queueSize: 256,
-    queueBytes: 64 * 1024 * 1024,
-    maxMessageSize: 1024 * 1024,
-    health: async () => ({ cpuUsed: 0, memoryUsed: 0, diskUsed: 0 }),
-  })
+  const server = new SidecarServer(testSidecarOptions({ engine, queueSize: 256 }))
   const port = await server.start()
   servers.push(server)
   return { server, engine, addr: `127.0.0.1:${port}` }

@@ -3,11 +3,10 @@ import type { ServerHttp2Session } from 'node:http2'
 import * as grpc from '@grpc/grpc-js'
 import { afterEach, expect, it } from 'vitest'
 import { clientChannelOptions, MIN_KEEPALIVE_INTERVAL_MS } from '../../common/grpc-options.js'
-import { silentLogger } from '../../common/logger.js'
 import { Command, loadSidecarProto, ResponseType, type SidecarResponse } from '../../common/proto.js'
-import { NodeMetrics } from '../metrics.js'
 import { SidecarServer } from '../sidecar/server.js'
 import { MemoryEngine } from './support/memory-engine.js'
+import { testSidecarOptions } from './support/sidecar.js'
 
 const cleanup: (() => unknown)[] = []
 afterEach(async () => {
@@ -28,17 +27,7 @@ it(
   'accepts client keepalive pings every 10 s, on a stream and on an idle channel, without too_many_pings',
   async () => {
     const engine = new MemoryEngine()
-    const sidecar = new SidecarServer({
-      engine,
-      metrics: new NodeMetrics({ peerCount: () => 0, meshSizes: () => new Map(), transfer: () => ({ sent: 0, received: 0 }) }),
-      log: silentLogger,
-      host: '127.0.0.1',
-      port: 0,
-      queueSize: 16,
-      queueBytes: 64 * 1024 * 1024,
-      maxMessageSize: 1024 * 1024,
-      health: async () => ({ cpuUsed: 0, memoryUsed: 0, diskUsed: 0 }),
-    })
+    const sidecar = new SidecarServer(testSidecarOptions({ engine, queueSize: 16 }))
     const port = await sidecar.start()
     cleanup.push(() => sidecar.stop(2_000))
     const pings = countPings(sidecar)

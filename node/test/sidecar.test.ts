@@ -3,7 +3,6 @@ import * as grpc from '@grpc/grpc-js'
 import { afterEach, describe, expect, it } from 'vitest'
 import { clientChannelOptions } from '../../common/grpc-options.js'
 import { ERROR_CODE_METADATA_KEY, fromGrpcError } from '../../common/grpc-status.js'
-import { silentLogger } from '../../common/logger.js'
 import {
   Command,
   loadSidecarProto,
@@ -15,11 +14,11 @@ import {
   type SidecarRequest,
   type SidecarResponse,
 } from '../../common/proto.js'
-import { NodeMetrics } from '../metrics.js'
 import type { StreamErrorJson } from '../sidecar/commands.js'
 import { MAX_TOPIC_BYTES } from '../pubsub/validation.js'
 import { SidecarServer, type SidecarServerOptions } from '../sidecar/server.js'
 import { MemoryEngine } from './support/memory-engine.js'
+import { idleMetrics, testSidecarOptions } from './support/sidecar.js'
 
 const { CommandStream } = loadSidecarProto()
 const MAX_MESSAGE = 64 * 1024
@@ -32,25 +31,18 @@ afterEach(async () => {
   await Promise.all(servers.splice(0).map((server) => server.stop(2_000)))
 })
 
-function newMetrics(): NodeMetrics {
-  return new NodeMetrics({ peerCount: () => 0, meshSizes: () => new Map(), transfer: () => ({ sent: 0, received: 0 }) })
-}
-
 async function startSidecar(overrides: Partial<SidecarServerOptions> = {}) {
   const engine = (overrides.engine as MemoryEngine | undefined) ?? new MemoryEngine({ maxMessageSize: MAX_MESSAGE })
-  const metrics = overrides.metrics ?? newMetrics()
-  const server = new SidecarServer({
-    engine,
-    metrics,
-    log: silentLogger,
-    host: '127.0.0.1',
-    port: 0,
-    queueSize: 64,
-    queueBytes: 64 * 1024 * 1024,
-    maxMessageSize: MAX_MESSAGE,
-    health: async () => ({ cpuUsed: 12.5, memoryUsed: 40.25, diskUsed: 84.05 }),
-    ...overrides,
-  })
+  const metrics = overrides.metrics ?? idleMetrics()
+  const server = new SidecarServer(
+    testSidecarOptions({
+      engine,
+      metrics,
+      maxMessageSize: MAX_MESSAGE,
+      health: async () => ({ cpuUsed: 12.5, memoryUsed: 40.25, diskUsed: 84.05 }),
+      ...overrides,
+    }),
+  )
   const port = await server.start()
   servers.push(server)
   return { server, engine, metrics, port }
@@ -534,17 +526,7 @@ describe('sidecar lifecycle', () => {
 
   it('reports a port that is taken', async () => {
     const { port } = await startSidecar()
-    const second = new SidecarServer({
-      engine: new MemoryEngine(),
-      metrics: newMetrics(),
-      log: silentLogger,
-      host: '127.0.0.1',
-      port,
-      queueSize: 8,
-      queueBytes: 64 * 1024 * 1024,
-      maxMessageSize: MAX_MESSAGE,
-      health: async () => ({ cpuUsed: 0, memoryUsed: 0, diskUsed: 0 }),
-    })
+    const second = new SidecarServer(testSidecarOptions({ port, queueSize: 8 }))
     await expect(second.start()).rejects.toThrow(`sidecar cannot listen on 127.0.0.1:${port}`)
   })
 })
