@@ -1,0 +1,191 @@
+/**
+ * The contract between the optimum protocol core (a pure state machine) and
+ * whatever carries its frames: the libp2p adapter on a real node, the
+ * in-memory network in tests, the discrete-event simulator. Nothing here
+ * names libp2p; peers are opaque strings (a libp2p node uses its peer id).
+ *
+ * Frames are typed objects. Bytes on the wire are the adapter's business
+ * (`wire.ts` encodes these types as `proto/optimum.proto`), so the core never
+ * parses untrusted bytes and a simulator can skip serialisation entirely
+ * while still counting the bytes a frame would take.
+ */
+import type { Kernel, RandomBytes } from '../../common/rlnc/index.js'
+
+export type PeerKey = string
+
+/** What the publisher signs; every shard of a message refers to it. */
+export interface ShardHeader {
+  messageId: string
+  topic: string
+  /** Message length in bytes (before framing). */
+  length: number
+  /** Fragments the message was cut into. */
+  k: number
+  /** sha256 of the message bytes (32 bytes). */
+  hash: Uint8Array
+  /** Publisher's public key, protobuf-marshalled as libp2p writes it. */
+  publisher: Uint8Array
+  /** Publisher's signature over the canonical header bytes (`headerSigningBytes`). */
+  signature: Uint8Array
+  /** Publisher's clock at publish, ms since the epoch (traces and latency only; never trusted). */
+  publishedAt: number
+}
+
+export interface Shard {
+  messageId: string
+  /** Present at least on the first shard of a message a sender sends to a peer. */
+  header?: ShardHeader
+  /** 0 when sent by the publisher itself; relays add 1. */
+  hop: number
+  coefficients: Uint8Array
+  payload: Uint8Array
+}
+
+export interface SubOpt {
+  topic: string
+  subscribe: boolean
+}
+
+export interface PeerInfo {
+  id: PeerKey
+  /** Dialable addresses the sender knows for that peer (may be empty). */
+  addrs: string[]
+}
+
+export interface Prune {
+  topic: string
+  /** Peer exchange: other peers of the topic, so a pruned node can find more. */
+  peers: PeerInfo[]
+  backoffSeconds: number
+}
+
+export interface IHave {
+  topic: string
+  /** Messages the sender holds at least one shard of, with the rank it holds. */
+  messages: Array<{ messageId: string; rank: number }>
+}
+
+export interface IWant {
+  messageId: string
+  /** Independent shards the asker still needs (k − its rank). */
+  count: number
+}
+
+export interface Control {
+  graft?: Array<{ topic: string }>
+  prune?: Prune[]
+  ihave?: IHave[]
+  iwant?: IWant[]
+  /** Messages the sender has decoded (or given up on): send it no more of their shards. */
+  idontwant?: string[]
+}
+
+/** One frame between two peers. Any part may be absent; an empty frame is legal and ignored. */
+export interface Rpc {
+  subscriptions?: SubOpt[]
+  shards?: Shard[]
+  control?: Control
+}
+
+export interface Delivery {
+  id: string
+  topic: string
+  data: Uint8Array
+  /** Publisher's peer key (derived from the header's public key). */
+  source: PeerKey
+  publishedAt: number
+}
+
+export type TraceKind =
+  | 'publish'
+  | 'new_shard'
+  | 'duplicate_shard'
+  | 'unhelpful_shard'
+  | 'unnecessary_shard'
+  | 'deliver'
+  | 'reject'
+  | 'graft'
+  | 'prune'
+  | 'add_peer'
+  | 'remove_peer'
+  | 'join'
+  | 'leave'
+
+export interface TraceEvent {
+  kind: TraceKind
+  at: number
+  topic?: string
+  messageId?: string
+  peer?: PeerKey
+  coefficients?: Uint8Array
+  reason?: string
+}
+
+/** Everything the core needs from the outside world, injected so tests and the simulator control it. */
+export interface CoreEnv {
+  self: PeerKey
+  /** Monotonic milliseconds (virtual time in the simulator). */
+  now(): number
+  random: RandomBytes
+  kernel: Kernel
+  /** Signs with this node's key. */
+  sign(bytes: Uint8Array): Uint8Array
+  /** This node's public key, protobuf-marshalled (goes into headers it publishes). */
+  publicKey: Uint8Array
+  /** Verifies a publisher signature; returns the publisher's peer key, or undefined when invalid. */
+  verify(publicKey: Uint8Array, bytes: Uint8Array, signature: Uint8Array): PeerKey | undefined
+  /** Bytes queued towards the peer and not yet written (backpressure; 0 when unknown). */
+  backlog(peer: PeerKey): number
+  /** Dialable addresses of a connected peer, for peer exchange (may be empty). */
+  addressesOf(peer: PeerKey): string[]
+}
+
+/** Where the core's outputs go. */
+export interface CoreOutputs {
+  send(peer: PeerKey, rpc: Rpc): void
+  deliver(message: Delivery): void
+  /** Drop this peer's connection (score below the disconnect threshold, or a protocol violation). */
+  disconnect(peer: PeerKey, reason: string): void
+  /** Peer exchange suggested a peer worth connecting to. */
+  dial(peer: PeerInfo): void
+  trace?(event: TraceEvent): void
+}
+
+export interface CoreOptions {
+  mesh: { min: number; target: number; max: number }
+  shardFactor: number
+  shardMultiplier: number
+  threshold: number
+  maxMessageSize: number
+  heartbeatMs: number
+}
+
+export interface CorePublishResult {
+  id: string
+  /** False when this id was already seen with the same content. */
+  fresh: boolean
+  /** Peers the first shards went to. */
+  peers: number
+}
+
+/**
+ * The protocol core. The carrier calls `addPeer` once a peer passed the
+ * cluster handshake, `handleRpc` for every decoded frame, `heartbeat` every
+ * `heartbeatMs`, and `drained` when a peer's backlog fell (so deferred shards
+ * can go out). All methods are synchronous and never throw on peer input.
+ */
+export interface OptimumCore {
+  addPeer(peer: PeerKey, outbound: boolean): void
+  removePeer(peer: PeerKey): void
+  handleRpc(from: PeerKey, rpc: Rpc): void
+  heartbeat(): void
+  drained(peer: PeerKey): void
+  /** Throws OptimumError 'too_large' / 'invalid_argument' / 'already_exists' (same id, other content). */
+  publish(topic: string, data: Uint8Array, id: string): CorePublishResult
+  subscribe(topic: string): void
+  unsubscribe(topic: string): void
+  topics(): string[]
+  meshPeers(topic: string): PeerKey[]
+  peers(): PeerKey[]
+  stop(): void
+}
