@@ -34,6 +34,7 @@ interface Pending {
 export class ClientTopic implements TailListener {
   private live = false
   private replaying = false
+  private stopped = false
   private readonly pending: Pending[] = []
 
   constructor(
@@ -63,7 +64,12 @@ export class ClientTopic implements TailListener {
   }
 
   stop(): void {
+    this.stopped = true
     this.tail.remove(this)
+  }
+
+  private get done(): boolean {
+    return this.stopped || this.owner.signal.aborted
   }
 
   /** The frame of `delivery` was written: its cursor may be committed. */
@@ -75,7 +81,7 @@ export class ClientTopic implements TailListener {
   }
 
   onEvents(events: readonly ResolvedEvent[]): void {
-    if (!this.live || this.owner.signal.aborted) return
+    if (!this.live || this.done) return
     for (const event of events) {
       if (event.nodes === this.need && event.message === undefined && compareCursors(event.cursor, this.position) > 0) {
         // The tail resolved this batch before we took this level (a threshold change): fetch it ourselves.
@@ -92,7 +98,7 @@ export class ClientTopic implements TailListener {
     this.replaying = true
     let failures = 0
     try {
-      while (!this.owner.signal.aborted) {
+      while (!this.done) {
         let events: ResolvedEvent[]
         try {
           events = await this.tail.resolve(await this.store.readEvents(this.topic, this.position, this.batchSize), this.need)
@@ -102,7 +108,7 @@ export class ClientTopic implements TailListener {
           await pause(backoffMs(failures), this.owner.signal)
           continue
         }
-        if (this.owner.signal.aborted) return
+        if (this.done) return
         for (const event of events) if (!this.handle(event)) return
         const tailAt = this.tail.position
         // Join the tail once it has dispatched nothing past us; otherwise its

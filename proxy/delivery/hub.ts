@@ -135,7 +135,10 @@ export class DeliveryHub implements AttachmentHost {
     clients?.delete(attachment)
     if (clients?.size === 0) this.byClient.delete(attachment.clientId)
     const topics = [...attachment.topics.values()]
-    for (const topic of topics) this.stopTopic(attachment, topic)
+    for (const topic of topics) this.stopTopic(topic)
+    // Let send confirmations already on their way land first: fewer repeats on reconnect.
+    await new Promise((resolve) => setImmediate(resolve))
+    for (const topic of topics) this.cursors.mark(topic)
     await this.cursors.flush()
     if (!this.byClient.has(attachment.clientId)) for (const t of topics) this.cursors.forget(attachment.clientId, t.topic)
     this.logger.debug({ client: attachment.clientId }, 'client detached')
@@ -160,9 +163,9 @@ export class DeliveryHub implements AttachmentHost {
     clientTopic.start()
   }
 
-  private stopTopic(attachment: HubAttachment, clientTopic: ClientTopic): void {
+  /** Stops one ClientTopic; it stays in `attachment.topics` so late send confirmations still count. */
+  private stopTopic(clientTopic: ClientTopic): void {
     clientTopic.stop()
-    attachment.topics.delete(clientTopic.topic)
     const tail = this.tails.get(clientTopic.topic)
     if (tail && tail.size === 0) {
       this.tails.delete(clientTopic.topic)
@@ -184,7 +187,10 @@ export class DeliveryHub implements AttachmentHost {
           if (attachment.signal.aborted) continue
           for (const [topic, clientTopic] of attachment.topics) {
             const threshold = topics.get(topic)
-            if (threshold === undefined) this.stopTopic(attachment, clientTopic)
+            if (threshold === undefined) {
+              this.stopTopic(clientTopic)
+              attachment.topics.delete(topic)
+            }
             else clientTopic.need = nodesNeeded(threshold, this.options.nodeCount)
           }
           for (const topic of added) {
