@@ -38,18 +38,30 @@ export interface RedisStoreOptions {
 
 /** Subscription changes kept for replicas that poll them (a few seconds' worth is plenty). */
 const CHANGES_MAX_LENGTH = 10_000
-const CURSOR_PATTERN = /^\d{1,20}-\d{1,20}$/
+const CURSOR_PATTERN = /^(0|[1-9]\d{0,19})-(0|[1-9]\d{0,19})$/
 
-/** A stream id as a client may send it back. */
+/** A stream id as a client may send it back (no leading zeros, so ids compare as text of equal length). */
 export function isCursor(text: string): boolean {
   return CURSOR_PATTERN.test(text)
 }
 
-/** Orders stream ids numerically (`9-0` < `10-0`). */
+/**
+ * Orders stream ids numerically (`9-0` < `10-0`) without parsing: it runs for
+ * every event and every local client, and digit strings without leading zeros
+ * order by length, then as text.
+ */
 export function compareCursors(a: Cursor, b: Cursor): number {
-  const [am, as] = a.split('-').map(BigInt) as [bigint, bigint]
-  const [bm, bs] = b.split('-').map(BigInt) as [bigint, bigint]
-  return am === bm ? (as === bs ? 0 : as < bs ? -1 : 1) : am < bm ? -1 : 1
+  if (a === b) return 0
+  const ai = a.indexOf('-')
+  const bi = b.indexOf('-')
+  if (ai !== bi) return ai < bi ? -1 : 1
+  const am = a.slice(0, ai)
+  const bm = b.slice(0, bi)
+  if (am !== bm) return am < bm ? -1 : 1
+  const as = a.slice(ai + 1)
+  const bs = b.slice(bi + 1)
+  if (as.length !== bs.length) return as.length < bs.length ? -1 : 1
+  return as < bs ? -1 : 1
 }
 
 function connect(url: string, mode: RedisStoreOptions['mode']): RedisClient {
