@@ -16,11 +16,13 @@ import type { Delivery, GapNotice } from './types.js'
 export interface ClientTopicOwner {
   readonly clientId: string
   readonly signal: AbortSignal
-  /** False when the sink is full: the owner closes the attachment. */
-  push(delivery: Delivery): boolean
+  /** False when the sink is full (or `unconfirmed` is too many): the owner closes the attachment. */
+  push(delivery: Delivery, unconfirmed: number): boolean
   gap(notice: GapNotice): boolean
   /** The committed cursor may have moved. */
   changed(topic: ClientTopic): void
+  /** Something unexpected failed: drop the connection (the client resumes elsewhere). */
+  broken(err: unknown): void
   /** Replay failed this many times in a row (Redis down); it keeps retrying. */
   replayFailed(topic: string, err: unknown, failures: number): void
 }
@@ -60,7 +62,7 @@ export class ClientTopic implements TailListener {
   /** Registers with the tail and starts replaying; delivery goes on in the background. */
   start(): void {
     this.tail.add(this)
-    void this.replay()
+    this.replayInBackground()
   }
 
   stop(): void {
@@ -86,11 +88,15 @@ export class ClientTopic implements TailListener {
       if (event.nodes === this.need && event.message === undefined && compareCursors(event.cursor, this.position) > 0) {
         // The tail resolved this batch before we took this level (a threshold change): fetch it ourselves.
         this.live = false
-        void this.replay()
+        this.replayInBackground()
         return
       }
       if (!this.handle(event)) return
     }
+  }
+
+  private replayInBackground(): void {
+    this.replay().catch((err: unknown) => this.owner.broken(err))
   }
 
   private async replay(): Promise<void> {
@@ -144,7 +150,7 @@ export class ClientTopic implements TailListener {
           nodes: event.nodes,
         }
         this.pending.push({ cursor: event.cursor, before })
-        if (!this.owner.push(delivery)) {
+        if (!this.owner.push(delivery, this.pending.length)) {
           this.pending.pop()
           return false
         }

@@ -37,6 +37,13 @@ export interface DeliveryHubOptions {
   blockMs?: number
   /** Bytes of message bodies cached per topic; default 16 MiB. */
   cacheBytes?: number
+  /**
+   * Deliveries a connection may have pushed without confirming them (`sent`)
+   * before it is closed as a slow consumer: bounds memory whatever the sink
+   * does. Confirmations arrive asynchronously, so keep it well above
+   * `batchSize`; default 10,000.
+   */
+  maxUnconfirmed?: number
 }
 
 export interface HubStats {
@@ -97,7 +104,7 @@ export class DeliveryHub implements AttachmentHost {
       ({ topic, threshold, cursor: options.since ?? stored.get(topic) ?? (await this.store.lastCursor(topic)) })))
     if (this.closed) throw new OptimumError('unavailable', 'this proxy is shutting down')
     // From here on synchronous: nothing reaches the sink before the caller holds the attachment.
-    const attachment = new HubAttachment(clientId, sink, this, this.logger)
+    const attachment = new HubAttachment(clientId, sink, this, this.logger, this.options.maxUnconfirmed ?? 10_000)
     const clients = this.byClient.get(clientId) ?? new Set()
     clients.add(attachment)
     this.byClient.set(clientId, clients)

@@ -82,3 +82,22 @@ async function waitUntil(test: () => boolean): Promise<void> {
     await new Promise((r) => setTimeout(r, 20))
   }
 }
+
+describe('unconfirmed deliveries', () => {
+  it('close a connection whose sink never confirms them, and its client resumes from where it attached', async () => {
+    const { store } = setUp('unconfirmed')
+    // Confirmations come asynchronously, so the limit must exceed what one batch pushes at once.
+    const hub = new DeliveryHub({ store, nodeCount: 1, cursorFlushMs: 20, maxUnconfirmed: 4, batchSize: 2 })
+    cleanup.push(() => hub.close())
+    await store.subscribe('c', 'news', 1)
+    const forgetful = new RecordingSink()
+    await hub.attach('c', { push: () => true, gap: () => true, close: (code, reason) => forgetful.close(code, reason) })
+    for (let i = 0; i < 8; i++) await arrive(store, 'news', `m-${i}`, 1)
+    await waitUntil(() => forgetful.closed !== undefined)
+    expect(forgetful.closed?.code).toBe('slow_consumer')
+    const again = new RecordingSink()
+    again.attachment = await hub.attach('c', again)
+    await again.waitForCount(8)
+    expect(again.ids()).toEqual(Array.from({ length: 8 }, (_, i) => `m-${i}`))
+  })
+})
