@@ -132,9 +132,12 @@ export class ClientTopic implements TailListener {
 
   /** False when the owner is closing (sink full). */
   private handle(event: ResolvedEvent): boolean {
-    if (compareCursors(event.cursor, this.position) <= 0) return true
-    if (compareCursors(event.previous, this.position) > 0) {
-      if (!this.notify({ topic: this.topic, after: this.position, until: event.previous, reason: 'trimmed' })) return false
+    // The usual case, the very next event, needs no comparison (this runs per event per client).
+    if (event.previous !== this.position) {
+      if (compareCursors(event.cursor, this.position) <= 0) return true
+      if (compareCursors(event.previous, this.position) > 0) {
+        if (!this.notify({ topic: this.topic, after: this.position, until: event.previous, reason: 'trimmed' })) return false
+      }
     }
     const before = this.position
     if (event.nodes === this.need) {
