@@ -3,6 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { DeliveryHub } from '../delivery/hub.js'
 import { StoreKeys } from '../store/keys.js'
 import { arrive, RecordingSink } from './support/delivery.js'
+import { waitFor } from './support/redis-server.js'
 import { LOCAL_REDIS, openStore, removePrefix, testPrefix } from './support/store.js'
 
 let cleanup: (() => Promise<void> | void)[] = []
@@ -61,7 +62,7 @@ describe('slow consumer', () => {
     slow.attachment = await hub.attach('slow', slow)
     const ids = Array.from({ length: 20 }, (_, i) => `m-${i}`)
     for (const id of ids) await arrive(store, 'news', id, 1)
-    await waitUntil(() => slow.closed !== undefined)
+    await waitFor('the slow consumer to be closed', async () => slow.closed)
     expect(slow.closed?.code).toBe('slow_consumer')
     // Three were written, five queued when the sixth did not fit: those five were never sent.
     expect(slow.ids()).toEqual(ids.slice(0, 3))
@@ -75,13 +76,6 @@ describe('slow consumer', () => {
   })
 })
 
-async function waitUntil(test: () => boolean): Promise<void> {
-  const deadline = Date.now() + 10_000
-  while (!test()) {
-    if (Date.now() > deadline) throw new Error('condition not met in 10 s')
-    await new Promise((r) => setTimeout(r, 20))
-  }
-}
 
 describe('unconfirmed deliveries', () => {
   it('close a connection whose sink never confirms them, and its client resumes from where it attached', async () => {
@@ -93,7 +87,7 @@ describe('unconfirmed deliveries', () => {
     const forgetful = new RecordingSink()
     await hub.attach('c', { push: () => true, gap: () => true, close: (code, reason) => forgetful.close(code, reason) })
     for (let i = 0; i < 8; i++) await arrive(store, 'news', `m-${i}`, 1)
-    await waitUntil(() => forgetful.closed !== undefined)
+    await waitFor('the connection to be closed', async () => forgetful.closed)
     expect(forgetful.closed?.code).toBe('slow_consumer')
     const again = new RecordingSink()
     again.attachment = await hub.attach('c', again)
