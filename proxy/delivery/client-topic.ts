@@ -38,6 +38,8 @@ export class ClientTopic implements TailListener {
   private replaying = false
   private stopped = false
   private readonly pending: Pending[] = []
+  /** Set when the client unsubscribed: its cursor is no longer stored. */
+  dropped = false
 
   constructor(
     readonly topic: string,

@@ -195,10 +195,13 @@ export class DeliveryHub implements AttachmentHost {
           for (const [topic, clientTopic] of attachment.topics) {
             const threshold = topics.get(topic)
             if (threshold === undefined) {
+              // Unsubscribed: its cursor was deleted with the subscription and must stay so.
+              clientTopic.dropped = true
               this.stopTopic(clientTopic)
               attachment.topics.delete(topic)
+            } else {
+              clientTopic.need = nodesNeeded(threshold, this.options.nodeCount)
             }
-            else clientTopic.need = nodesNeeded(threshold, this.options.nodeCount)
           }
           for (const topic of added) {
             const cursor = cursors.get(topic) ?? (await this.store.lastCursor(topic))

@@ -81,6 +81,8 @@ describe('replay', () => {
     expect(local.stats()).toEqual({ attachments: 1, tails: ['late-topic'] })
     await elsewhere.unsubscribe('roamer', 'late-topic')
     await waitFor('the tail to stop', async () => (local.stats().tails.length === 0 ? true : undefined))
+    await local.close() // writes every cursor still to be written
+    expect(await elsewhere.cursors('roamer', ['late-topic'])).toEqual(new Map())
   })
 
   it('serves one client_id connected twice on both connections', async () => {
