@@ -1,13 +1,14 @@
 import * as grpc from '@grpc/grpc-js'
 import { isOptimumError, OptimumError } from '../../common/errors.js'
 import type { Logger } from '../../common/logger.js'
-import type { SidecarRequest, SidecarResponse } from '../../common/proto.js'
+import { Command, type SidecarRequest, type SidecarResponse } from '../../common/proto.js'
 import type { NodeMetrics } from '../metrics.js'
 import type { PubSubEngine } from '../pubsub/engine.js'
 import { enableBatchedWrites } from './batched-writes.js'
 import { errorResponse, parseStreamRequest } from './commands.js'
 import { OutboundQueue } from './outbound-queue.js'
 import type { TopicRefs } from './topic-refs.js'
+import { takeUnreadRequests } from './unread-requests.js'
 
 export type ListenCall = grpc.ServerDuplexStream<SidecarRequest, SidecarResponse>
 
@@ -69,8 +70,12 @@ const REQUESTS_PER_TURN = 128
  * - Half-close (the client is done sending): the session waits for its
  *   publishes, releases its topics, sends what is queued and ends the call
  *   with OK.
- * - Cancel, disconnect or error: topics are released at once; publishes
- *   already handed to the engine still complete.
+ * - Cancel, disconnect or error: topics are released at once, and every
+ *   publish the node has received still goes out, in order: the ones already
+ *   handed to the engine, and the ones grpc-js had received but not yet
+ *   handed over (unread-requests.ts), under the same in-flight limits.
+ *   Subscribes and unsubscribes left in that backlog mean nothing any more
+ *   and are skipped.
  */
 export class StreamSession {
   readonly id = nextId++
@@ -84,6 +89,10 @@ export class StreamSession {
   private requestsThisTurn = 0
   private state: 'open' | 'half-closed' | 'closed' = 'open'
   private readonly log: Logger
+  /** After the call ended abnormally: the requests it had received and the session has not handled yet. */
+  private backlog: Iterator<SidecarRequest> | undefined
+  private backlogScheduled = false
+  private backlogPublished = 0
 
   constructor(
     private readonly call: ListenCall,
@@ -118,7 +127,11 @@ export class StreamSession {
     )
     call.on('data', (request: SidecarRequest) => this.onRequest(request))
     call.on('end', () => void this.onHalfClose())
-    call.on('cancelled', () => this.close('cancelled'))
+    call.on('cancelled', () => {
+      // grpc-js destroys the call right after this event: take what it still holds first
+      this.close('cancelled')
+      this.takeBacklog()
+    })
     call.on('error', (err: Error) => {
       this.log.debug({ err }, 'sidecar stream failed')
       this.close('error')
@@ -164,6 +177,11 @@ export class StreamSession {
   }
 
   private onRequest(request: SidecarRequest): void {
+    if (this.state === 'closed') {
+      // the handler stream's own buffer, emptied by takeBacklog
+      this.handleAfterClose(request)
+      return
+    }
     if (this.state !== 'open') return
     this.countTurn()
     let command
@@ -216,10 +234,80 @@ export class StreamSession {
     }
   }
 
+  private hasRoom(): boolean {
+    return this.inflight.size < this.deps.maxInflightPublishes && this.inflightBytes < this.deps.maxInflightBytes
+  }
+
   private maybeResume(): void {
-    if (this.inflight.size < this.deps.maxInflightPublishes && this.inflightBytes < this.deps.maxInflightBytes) {
-      this.unpause('inflight')
+    if (!this.hasRoom()) return
+    this.unpause('inflight')
+    if (this.backlog !== undefined) this.scheduleBacklog()
+  }
+
+  /** The call ended abnormally: what grpc-js had received for it is published all the same. */
+  private takeBacklog(): void {
+    const unread = takeUnreadRequests(this.call)
+    if (unread === undefined) {
+      this.log.debug('grpc-js internals changed: requests received before a stream was cancelled may be lost')
+      return
     }
+    this.appendBacklog(unread[Symbol.iterator]())
+    this.scheduleBacklog()
+  }
+
+  private handleAfterClose(request: SidecarRequest): void {
+    this.appendBacklog([request][Symbol.iterator]())
+    this.scheduleBacklog()
+  }
+
+  private appendBacklog(more: Iterator<SidecarRequest>): void {
+    const before = this.backlog
+    this.backlog =
+      before === undefined
+        ? more
+        : (function* () {
+            for (let next = before.next(); !next.done; next = before.next()) yield next.value
+            for (let next = more.next(); !next.done; next = more.next()) yield next.value
+          })()
+  }
+
+  private scheduleBacklog(): void {
+    if (this.backlogScheduled) return
+    this.backlogScheduled = true
+    setImmediate(() => {
+      this.backlogScheduled = false
+      this.drainBacklog()
+    })
+  }
+
+  /** Up to REQUESTS_PER_TURN backlog publishes per turn, while the in-flight limits allow. */
+  private drainBacklog(): void {
+    const backlog = this.backlog
+    if (backlog === undefined) return
+    for (let handled = 0; handled < REQUESTS_PER_TURN; handled++) {
+      if (!this.hasRoom()) return // maybeResume schedules the rest
+      const next = backlog.next()
+      if (next.done) {
+        this.backlog = undefined
+        if (this.backlogPublished > 0) {
+          this.log.info({ published: this.backlogPublished }, 'published the requests a closed sidecar stream had sent before it ended')
+        }
+        return
+      }
+      const request = next.value
+      if (request.command !== Command.Publish) continue
+      let command
+      try {
+        command = parseStreamRequest(request, this.deps.maxMessageSize)
+      } catch (err) {
+        this.reject(err, request)
+        continue
+      }
+      if (command.kind !== 'publish') continue
+      this.backlogPublished++
+      this.publish(command.topic, command.data, request)
+    }
+    this.scheduleBacklog()
   }
 
   /**
