@@ -37,9 +37,10 @@ export interface SidecarServerOptions {
   /** …or while their bodies add up to this many bytes (default 64 MiB). */
   maxInflightBytes?: number
   /**
-   * Per stream: responses handed to grpc-js in one write cycle (default 1024).
-   * Large batches let a stream keep up with a fast publisher; a stalled
-   * stream holds at most queueSize + writeBatch responses.
+   * Per stream: most responses in grpc-js's hands at once, a write cycle's
+   * batch (default 1024; at most half of queueSize). Large batches let a
+   * stream keep up with a fast publisher. They count against queueSize and
+   * queueBytes like queued responses.
    */
   writeBatch?: number
 }
@@ -62,10 +63,10 @@ export interface SidecarServerOptions {
  * "<t>"}}`. Published clients ignore type 0 (or log it).
  *
  * Slow subscribers: each stream has a bounded queue (queueSize messages and
- * queueBytes bytes) with a drop-oldest overflow rule (outbound-queue.ts), so
- * a client that stops reading never stalls the node, the mesh or other
- * subscribers. A stalled stream holds at most queueSize + writeBatch
- * responses (shared objects).
+ * queueBytes bytes, counting what grpc-js holds and has not sent yet) with a
+ * drop-oldest overflow rule (outbound-queue.ts), so a client that stops
+ * reading never stalls the node, the mesh or other subscribers, and never
+ * makes it hold more than the budget.
  *
  * Throughput: a stream sends up to writeBatch responses per write cycle
  * (batched-writes.ts), and handles at most 128 requests per event-loop turn

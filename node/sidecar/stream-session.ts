@@ -25,9 +25,8 @@ export interface StreamSessionDeps {
   /** …or while their bodies add up to this many bytes. */
   maxInflightBytes: number
   /**
-   * Responses handed to grpc-js per write cycle before waiting for 'drain'.
-   * They are references to shared responses; grpc-js serializes them when it
-   * sends. Per stream the node holds at most queueSize + writeBatch responses.
+   * Most responses in grpc-js's hands at once (a write batch). They count
+   * against queueSize / queueBytes like the queued ones (outbound-queue.ts).
    */
   writeBatch: number
   /** Called once when the session is over (call ended, cancelled or failed). */
@@ -48,6 +47,10 @@ export interface StreamStats {
   queued: number
   /** Most responses ever waiting at once (never above the queue size). */
   maxQueued: number
+  /** Responses handed to grpc-js and not yet sent. */
+  inFlight: number
+  /** Bytes of responses held for the stream, queued and in flight (bounded by the queue's byte budget). */
+  heldBytes: number
   dropped: number
   inflightPublishes: number
 }
@@ -101,25 +104,17 @@ export class StreamSession {
     this.peer = safePeer(call)
     this.log = deps.log.child({ stream: this.id, peer: this.peer })
     if (!enableBatchedWrites(call)) this.log.debug('grpc-js internals changed: this stream sends one message per event-loop turn')
-    // At or above grpc-js's own mark, so that a full batch always means a 'drain' is coming.
-    const writeBatch = Math.max(deps.writeBatch, call.writableHighWaterMark)
     this.queue = new OutboundQueue<Queued>(
-      {
-        // Past grpc-js's own mark (16) the stream keeps taking writes up to writeBatch, so that
-        // one write cycle sends a whole batch (see batched-writes.ts); then the queue waits for 'drain'.
-        write: (item) => {
-          call.write(item.response)
-          return call.writableLength < writeBatch
-        },
-        onceDrain: (listener) => {
-          call.once('drain', listener)
-          return () => call.removeListener('drain', listener)
-        },
-      },
+      // grpc-js calls back once the frame has gone to the HTTP/2 session: until then it holds the frame
+      { write: (item, written) => call.write(item.response, () => written()) },
       {
         capacity: deps.queueSize,
         maxBytes: deps.queueBytes,
         sizeOf: (item) => item.response.data.length,
+        // in grpc-js's hands a response is also its protobuf encoding (shared by the streams) and the
+        // stream's own copy of the frame
+        sinkSizeOf: (item) => 3 * item.response.data.length,
+        sinkCapacity: deps.writeBatch,
         onDrop: (item) => deps.metrics.queueDrops.inc({ topic: item.topic }),
         log: deps.log,
         logContext: { stream: this.id, peer: this.peer },
@@ -157,6 +152,8 @@ export class StreamSession {
       topics: [...this.topicTrace.keys()],
       queued: this.queue.length,
       maxQueued: this.queue.highWater,
+      inFlight: this.queue.inFlight,
+      heldBytes: this.queue.heldBytes,
       dropped: this.queue.dropped,
       inflightPublishes: this.inflight.size,
     }

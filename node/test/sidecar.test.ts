@@ -1,4 +1,3 @@
-import * as net from 'node:net'
 import * as grpc from '@grpc/grpc-js'
 import { afterEach, describe, expect, it } from 'vitest'
 import { clientChannelOptions } from '../../common/grpc-options.js'
@@ -19,6 +18,7 @@ import { MAX_TOPIC_BYTES } from '../pubsub/validation.js'
 import { SidecarServer, type SidecarServerOptions } from '../sidecar/server.js'
 import { MemoryEngine } from './support/memory-engine.js'
 import { idleMetrics, testSidecarOptions } from './support/sidecar.js'
+import { tcpRelay } from './support/tcp-relay.js'
 
 const { CommandStream } = loadSidecarProto()
 const MAX_MESSAGE = 64 * 1024
@@ -112,48 +112,6 @@ class Stream {
 
   ended(timeoutMs = 10_000): Promise<grpc.StatusObject> {
     return until(() => this.status !== undefined, 'the stream to end', timeoutMs).then(() => this.status!)
-  }
-}
-
-/** A TCP relay in front of the sidecar whose connections can be cut, like a network failure. */
-async function tcpRelay(
-  target: number,
-): Promise<{ port: number; cut(): void; stall(): void; close(): Promise<void> }> {
-  const sockets = new Set<net.Socket>()
-  const upstream = new Set<net.Socket>()
-  let stalled = false
-  const relay = net.createServer((inbound) => {
-    const outbound = net.connect(target, '127.0.0.1')
-    upstream.add(outbound)
-    for (const socket of [inbound, outbound]) {
-      sockets.add(socket)
-      socket.on('error', () => socket.destroy())
-      socket.on('close', () => sockets.delete(socket))
-    }
-    inbound.pipe(outbound)
-    // server → client by hand, so that stall() can stop it at the TCP level
-    outbound.on('data', (chunk: Buffer) => {
-      if (!inbound.write(chunk)) outbound.pause()
-    })
-    inbound.on('drain', () => {
-      if (!stalled) outbound.resume()
-    })
-    if (stalled) outbound.pause()
-  })
-  await new Promise<void>((resolve) => relay.listen(0, '127.0.0.1', resolve))
-  return {
-    port: (relay.address() as net.AddressInfo).port,
-    cut: () => {
-      for (const socket of sockets) socket.destroy()
-    },
-    stall: () => {
-      stalled = true
-      for (const socket of upstream) socket.pause()
-    },
-    close: () => {
-      for (const socket of sockets) socket.destroy()
-      return new Promise((resolve) => relay.close(() => resolve()))
-    },
   }
 }
 
@@ -333,7 +291,7 @@ describe('sidecar ListenCommands', () => {
 describe('sidecar slow subscribers', () => {
   it('drops the oldest for a stalled stream and never holds back a healthy one', async () => {
     const queueSize = 8
-    // writeBatch 16 (grpc-js's own mark) keeps the test small: a stalled stream holds queueSize + writeBatch
+    // writeBatch 16 keeps the test small (the sink takes at most half the queue size anyway)
     const { server, metrics, port } = await startSidecar({ queueSize, writeBatch: 16 })
     // default 64 KiB HTTP/2 windows: a paused client fills them after a few messages
     const stalled = new Stream(connect(port))
