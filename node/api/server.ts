@@ -1,6 +1,7 @@
 import http from 'node:http'
 import type { AddressInfo } from 'node:net'
 import Koa from 'koa'
+import type { NodeConfig } from '../../common/config/index.js'
 import type { Logger } from '../../common/logger.js'
 import type { VersionInfo } from '../../common/version.js'
 import type { NodeMetrics } from '../metrics.js'
@@ -18,6 +19,8 @@ export interface ApiServerOptions {
   host: string
   /** 0 picks a free port; start() returns the bound one. */
   port: number
+  /** Served by /api/v1/config. */
+  config?: NodeConfig
   /** How long stop() lets in-flight requests finish before cutting their connections. Default 2000 ms. */
   stopGraceMs?: number
 }

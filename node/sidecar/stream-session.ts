@@ -29,6 +29,8 @@ export interface StreamSessionDeps {
    * against queueSize / queueBytes like the queued ones (outbound-queue.ts).
    */
   writeBatch: number
+  /** Topics the stream may hold at once; a subscribe past it gets a `resource_exhausted` error response. */
+  maxTopics: number
   /** Called once when the session is over (call ended, cancelled or failed). */
   onClosed(session: StreamSession): void
 }
@@ -115,7 +117,7 @@ export class StreamSession {
         // stream's own copy of the frame
         sinkSizeOf: (item) => 3 * item.response.data.length,
         sinkCapacity: deps.writeBatch,
-        onDrop: (item) => deps.metrics.queueDrops.inc({ topic: item.topic }),
+        onDrop: (item) => deps.metrics.queueDrops.inc({ topic: deps.metrics.topicLabel(item.topic) }),
         log: deps.log,
         logContext: { stream: this.id, peer: this.peer },
       },
@@ -194,6 +196,10 @@ export class StreamSession {
         return
       case 'subscribe':
         try {
+          if (!this.topicTrace.has(command.topic) && this.topicTrace.size >= this.deps.maxTopics) {
+            throw new OptimumError('resource_exhausted',
+              `a stream may hold at most ${this.deps.maxTopics} topics (SIDECAR_MAX_TOPICS_PER_STREAM); unsubscribe from one first`)
+          }
           this.deps.refs.add(command.topic, this)
           // Trace responses (types 2, 3) are opt-in per topic; the engine exposes no trace source yet, so none are sent.
           this.topicTrace.set(command.topic, command.trace)
@@ -216,7 +222,7 @@ export class StreamSession {
       .publish(topic, data)
       .then(
         (result) => {
-          if (result.fresh) this.deps.metrics.published.inc({ topic })
+          if (result.fresh) this.deps.metrics.published.inc({ topic: this.deps.metrics.topicLabel(topic) })
         },
         (err: unknown) => this.reject(err, request),
       )

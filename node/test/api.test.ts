@@ -1,5 +1,6 @@
 import { pino } from 'pino'
 import { afterEach, describe, expect, it } from 'vitest'
+import { parseNodeConfig } from '../../common/config/index.js'
 import { silentLogger } from '../../common/logger.js'
 import type { VersionInfo } from '../../common/version.js'
 import { percent } from '../api/format.js'
@@ -138,6 +139,31 @@ describe('HTTP API', () => {
         { topic: 'beta', mesh_peers: [PEER_B] },
       ],
     })
+  })
+
+  it('GET /api/v1/topics?topic=<t> lists only that topic', async () => {
+    const { base } = await startApi()
+    expect(await (await get(`${base}/api/v1/topics?topic=beta`)).json()).toEqual({ topics: [{ topic: 'beta', mesh_peers: [PEER_B] }] })
+    expect(await (await get(`${base}/api/v1/topics?topic=gamma`)).json()).toEqual({ topics: [] })
+    expect(await (await get(`${base}/api/v1/topics?topic=${encodeURIComponent('al pha')}`)).json()).toEqual({ topics: [] })
+  })
+
+  it('GET /api/v1/config serves the effective configuration', async () => {
+    const config = parseNodeConfig({ NODE_MODE: 'gossipsub', SIDECAR_MAX_STREAMS: '7', NODE_COUNTRY_ISO: 'de' })
+    const { base } = await startApi({ config })
+    const res = await get(`${base}/api/v1/config`)
+    expect(res.status).toBe(200)
+    const body = (await res.json()) as Record<string, unknown>
+    expect(body).toEqual(JSON.parse(JSON.stringify(config)))
+    expect(body).toMatchObject({ mode: 'gossipsub', limits: { maxStreams: 7 }, location: { countryIso: 'DE' }, gossipsub: { port: 6060 } })
+  })
+
+  it('caps the topic label: the first METRICS_MAX_TOPICS topics have their own series, the rest share "other"', async () => {
+    const metrics = new NodeMetrics({ peerCount: () => 0, meshSizes: () => new Map(), transfer: () => ({ sent: 0, received: 0 }) }, {}, { maxTopics: 3 })
+    for (let i = 0; i < 50; i++) metrics.published.inc({ topic: metrics.topicLabel(`t-${i}`) })
+    metrics.published.inc({ topic: metrics.topicLabel('t-1') })
+    const { values } = await metrics.published.get()
+    expect(Object.fromEntries(values.map((v) => [v.labels.topic, v.value]))).toEqual({ 't-0': 1, 't-1': 2, 't-2': 1, other: 47 })
   })
 
   it('GET /metrics serves the registry in Prometheus text format', async () => {
