@@ -5,6 +5,7 @@ import type { NodeConfig } from '../../common/config/index.js'
 import type { Logger } from '../../common/logger.js'
 import type { VersionInfo } from '../../common/version.js'
 import type { NodeMetrics } from '../metrics.js'
+import { ListenError } from '../startup-failure.js'
 import type { NodeView } from '../node-view.js'
 import type { UsageSampler } from '../system-stats.js'
 import { createApiRouter } from './routes.js'
@@ -52,7 +53,7 @@ export class ApiServer {
       })
     } catch (err) {
       this.server = undefined
-      throw err
+      throw new ListenError('api', host, port, err)
     }
     server.on('error', (err) => log.error({ err }, 'HTTP API server error'))
     const bound = (server.address() as AddressInfo).port

@@ -5,6 +5,7 @@ import { toGrpcStatus } from '../../common/grpc-status.js'
 import type { Logger } from '../../common/logger.js'
 import { loadSidecarProto, type CommandStreamHandlers, type SidecarResponse } from '../../common/proto.js'
 import type { NodeMetrics } from '../metrics.js'
+import { ListenError } from '../startup-failure.js'
 import type { DeliveredMessage, PubSubEngine } from '../pubsub/engine.js'
 import { parsePublishRequest } from './commands.js'
 import { deliveredResponse, shareSerialization } from './delivery-json.js'
@@ -153,7 +154,7 @@ export class SidecarServer {
       server.bindAsync(address, grpc.ServerCredentials.createInsecure(), (err, port) => (err ? reject(err) : resolve(port)))
     }).catch((err: unknown) => {
       server.forceShutdown()
-      throw new Error(`sidecar cannot listen on ${address}: ${(err as Error).message}`, { cause: err })
+      throw new ListenError('sidecar', this.options.host, this.options.port, err)
     })
     if (!applyServerFlowControlWindow(server, serverFlowControlWindow(maxMessageSize))) {
       log.warn('grpc-js internals changed: the sidecar keeps the default 64 KiB HTTP/2 receive windows')
