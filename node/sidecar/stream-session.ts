@@ -8,7 +8,7 @@ import { enableBatchedWrites } from './batched-writes.js'
 import { errorResponse, parseStreamRequest } from './commands.js'
 import { OutboundQueue } from './outbound-queue.js'
 import type { TopicRefs } from './topic-refs.js'
-import { takeUnreadRequests } from './unread-requests.js'
+import { takeUnreadRequests, type UnreadRequests } from './unread-requests.js'
 
 export type ListenCall = grpc.ServerDuplexStream<SidecarRequest, SidecarResponse>
 
@@ -98,6 +98,7 @@ export class StreamSession {
   private backlog: Iterator<SidecarRequest> | undefined
   private backlogScheduled = false
   private backlogPublished = 0
+  private unread: UnreadRequests<SidecarRequest> | undefined
 
   constructor(
     private readonly call: ListenCall,
@@ -125,7 +126,12 @@ export class StreamSession {
     call.on('data', (request: SidecarRequest) => this.onRequest(request))
     call.on('end', () => void this.onHalfClose())
     call.on('cancelled', () => {
-      // grpc-js destroys the call right after this event: take what it still holds first
+      // grpc-js destroys the call right after this event: take what it still holds first.
+      // (It also fires after an ordinary end, and after shutdown: nothing is left unread then.)
+      if (this.state !== 'open') {
+        this.close('cancelled')
+        return
+      }
       this.close('cancelled')
       this.takeBacklog()
     })
@@ -254,6 +260,7 @@ export class StreamSession {
       this.log.debug('grpc-js internals changed: requests received before a stream was cancelled may be lost')
       return
     }
+    this.unread = unread
     this.appendBacklog(unread[Symbol.iterator]())
     this.scheduleBacklog()
   }
@@ -294,6 +301,9 @@ export class StreamSession {
         this.backlog = undefined
         if (this.backlogPublished > 0) {
           this.log.info({ published: this.backlogPublished }, 'published the requests a closed sidecar stream had sent before it ended')
+        }
+        if ((this.unread?.skipped ?? 0) > 0) {
+          this.log.warn({ skipped: this.unread!.skipped }, 'a closed sidecar stream left compressed or malformed requests that could not be read')
         }
         return
       }
