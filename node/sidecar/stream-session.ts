@@ -5,7 +5,7 @@ import { Command, type SidecarRequest, type SidecarResponse } from '../../common
 import type { NodeMetrics } from '../metrics.js'
 import type { PubSubEngine } from '../pubsub/engine.js'
 import { enableBatchedWrites } from './batched-writes.js'
-import { errorResponse, parseStreamRequest } from './commands.js'
+import { errorResponse, parseStreamRequest, type StreamCommand } from './commands.js'
 import { OutboundQueue } from './outbound-queue.js'
 import type { TopicRefs } from './topic-refs.js'
 import { takeUnreadRequests, type UnreadRequests } from './unread-requests.js'
@@ -189,13 +189,8 @@ export class StreamSession {
     }
     if (this.state !== 'open') return
     this.countTurn()
-    let command
-    try {
-      command = parseStreamRequest(request, this.deps.maxMessageSize)
-    } catch (err) {
-      this.reject(err, request)
-      return
-    }
+    const command = this.parse(request)
+    if (command === undefined) return
     switch (command.kind) {
       case 'publish':
         this.publish(command.topic, command.data, request)
@@ -309,14 +304,8 @@ export class StreamSession {
       }
       const request = next.value
       if (request.command !== Command.Publish) continue
-      let command
-      try {
-        command = parseStreamRequest(request, this.deps.maxMessageSize)
-      } catch (err) {
-        this.reject(err, request)
-        continue
-      }
-      if (command.kind !== 'publish') continue
+      const command = this.parse(request)
+      if (command?.kind !== 'publish') continue
       this.backlogPublished++
       this.publish(command.topic, command.data, request)
     }
@@ -347,6 +336,16 @@ export class StreamSession {
   private unpause(reason: 'inflight' | 'turn'): void {
     if (!this.pauses.delete(reason) || this.pauses.size > 0) return
     if (this.state === 'open') this.call.resume()
+  }
+
+  /** The request validated, or undefined when it was refused (with an error response). */
+  private parse(request: SidecarRequest): StreamCommand | undefined {
+    try {
+      return parseStreamRequest(request, this.deps.maxMessageSize)
+    } catch (err) {
+      this.reject(err, request)
+      return undefined
+    }
   }
 
   /** Sends the error response for a failed request; the stream stays open. */
