@@ -6,6 +6,7 @@ import type { VersionInfo } from '../../common/version.js'
 import { percent } from '../api/format.js'
 import { ApiServer, type ApiServerOptions } from '../api/server.js'
 import { NodeMetrics } from '../metrics.js'
+import { ListenError } from '../startup-failure.js'
 import type { NodeView } from '../node-view.js'
 import { SystemStats, type SystemUsage, type UsageSampler } from '../system-stats.js'
 
@@ -268,7 +269,10 @@ describe('HTTP API', () => {
 
     // A busy port is refused with the listen error, and nothing is left half-started.
     const third = new ApiServer({ view, metrics, version, stats: new SystemStats(), log: silentLogger, host: '127.0.0.1', port })
-    await expect(third.start()).rejects.toMatchObject({ code: 'EADDRINUSE' })
+    const refused = await third.start().then(() => undefined, (err: unknown) => err as ListenError)
+    expect(refused).toBeInstanceOf(ListenError)
+    expect(refused).toMatchObject({ server: 'api', host: '127.0.0.1', port })
+    expect((refused!.cause as NodeJS.ErrnoException).code).toBe('EADDRINUSE')
     await third.stop()
 
     // A stopped server can start again.
