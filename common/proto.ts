@@ -31,7 +31,7 @@ export const Command = { Unknown: 0, Publish: 1, Subscribe: 2, Unsubscribe: 3 } 
 export const ResponseType = {
   Unknown: 0,
   Message: 1,
-  MessageTraceOptimumP2P: 2,
+  MessageTraceMumP2P: 2,
   MessageTraceGossipSub: 3,
 } as const
 
@@ -39,6 +39,9 @@ export interface SidecarRequest {
   command: number
   data: Buffer
   topic: string
+  /** Published field 4; accepted, not verified yet. */
+  jwt_token: string
+  /** Our extension (field 100): stream trace responses for a subscribed topic. */
   trace: boolean
 }
 export interface SidecarResponse {
@@ -52,6 +55,9 @@ export interface HealthResponse {
   memoryUsed: number
   cpuUsed: number
   diskUsed: number
+  p2pAddress: string
+  country: string
+  country_iso: string
 }
 export interface TopicList {
   topics: string[]

@@ -12,15 +12,50 @@ export interface MetricSources {
   transfer(): { sent: number; received: number }
 }
 
+export interface NodeMetricsOptions {
+  /** Topics that get their own series (METRICS_MAX_TOPICS, default 256); the others share topic="other". */
+  maxTopics?: number
+}
+
+/** The label that topics past the cap share. */
+export const OTHER_TOPIC = 'other'
+
+/**
+ * Series labelled by topic, where clients choose the topic names: the first
+ * `max` distinct names get their own label, every later one is counted under
+ * `other`, so a client cannot grow the node's series (and Prometheus's) without
+ * bound. The names admitted stay admitted for the node's life.
+ */
+export class TopicLabels {
+  private readonly admitted = new Set<string>()
+
+  constructor(private readonly max: number) {}
+
+  label(topic: string): string {
+    if (this.admitted.has(topic)) return topic
+    if (this.admitted.size >= this.max) return OTHER_TOPIC
+    this.admitted.add(topic)
+    return topic
+  }
+}
+
 export class NodeMetrics {
   readonly registry = new Registry()
+  /** Use `topicLabel(topic)` as the `topic` label of every series below. */
+  private readonly topics: TopicLabels
   readonly published: Counter<'topic'>
   readonly delivered: Counter<'topic'>
   readonly sidecarStreams: Gauge
   readonly queueDrops: Counter<'topic'>
 
-  constructor(sources: MetricSources, labels: Record<string, string> = {}) {
+  /** The `topic` label for `topic`: itself, or `other` past the cap. */
+  topicLabel(topic: string): string {
+    return this.topics.label(topic)
+  }
+
+  constructor(sources: MetricSources, labels: Record<string, string> = {}, options: NodeMetricsOptions = {}) {
     const registers = [this.registry]
+    const topics = (this.topics = new TopicLabels(options.maxTopics ?? 256))
     this.registry.setDefaultLabels(labels)
     collectDefaultMetrics({ register: this.registry, prefix: 'optimum_node_' })
 
@@ -57,12 +92,17 @@ export class NodeMetrics {
     })
     new Gauge({
       name: 'optimum_node_mesh_peers',
-      help: 'Mesh peers per topic',
+      help: 'Mesh peers per topic (topics past METRICS_MAX_TOPICS summed under topic="other")',
       labelNames: ['topic'],
       registers,
       collect() {
         this.reset()
-        for (const [topic, size] of sources.meshSizes()) this.set({ topic }, size)
+        const sizes = new Map<string, number>()
+        for (const [topic, size] of sources.meshSizes()) {
+          const label = topics.label(topic)
+          sizes.set(label, (sizes.get(label) ?? 0) + size)
+        }
+        for (const [topic, size] of sizes) this.set({ topic }, size)
       },
     })
     new Counter({

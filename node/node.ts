@@ -77,6 +77,7 @@ export async function startNode(config: NodeConfig, log: Logger, version: Versio
         transfer: () => bytes.transfer,
       },
       { peer_id: peerId, cluster_id: config.clusterId },
+      { maxTopics: config.limits.metricsMaxTopics },
     )
 
     const bootstrap = new BootstrapDialer({
@@ -110,6 +111,8 @@ export async function startNode(config: NodeConfig, log: Logger, version: Versio
       queueBytes: config.sidecarQueueBytes,
       maxMessageSize: protocol.maxMessageSize,
       health: () => stats.sample(),
+      identity: { p2pAddress: () => libp2p.getMultiaddrs()[0]?.toString() ?? '', ...config.location },
+      limits: config.limits,
     })
     const sidecarPort = await sidecar.start()
     stack.push(() => sidecar.stop())
@@ -122,6 +125,7 @@ export async function startNode(config: NodeConfig, log: Logger, version: Versio
       log: nodeLog.child({ part: 'api' }),
       host: config.listenHost,
       port: config.apiPort,
+      config,
     })
     const apiPort = await api.start()
     stack.push(() => api.stop())

@@ -9,6 +9,7 @@ export type {
   GossipsubConfig,
   MeshConfig,
   NodeConfig,
+  NodeLimits,
   NodeMode,
   OptimumConfig,
   P2PNodeAddress,

@@ -79,6 +79,14 @@ export function parseNodeConfig(env: Env): NodeConfig {
     gossipsub: readProtocol(env, V.GOSSIPSUB),
     sidecarQueueSize: read(env, V.SIDECAR_QUEUE_SIZE),
     sidecarQueueBytes: read(env, V.SIDECAR_QUEUE_BYTES),
+    limits: {
+      maxStreams: read(env, V.SIDECAR_MAX_STREAMS),
+      maxStreamsPerConnection: read(env, V.SIDECAR_MAX_STREAMS_PER_CONNECTION),
+      maxTopicsPerStream: read(env, V.SIDECAR_MAX_TOPICS_PER_STREAM),
+      maxUnaryPublishes: read(env, V.SIDECAR_MAX_UNARY_PUBLISHES),
+      metricsMaxTopics: read(env, V.METRICS_MAX_TOPICS),
+    },
+    location: { country: read(env, V.NODE_COUNTRY) ?? '', countryIso: (read(env, V.NODE_COUNTRY_ISO) ?? '').toUpperCase() },
   }
   if (config.identityDir === undefined) delete config.identityDir
   const p2p = config.mode === 'optimum' ? V.OPTIMUM.port : V.GOSSIPSUB.port

@@ -42,6 +42,22 @@ export interface NodeConfig {
   sidecarQueueSize: number
   /** …or before their bodies add up to this many bytes. */
   sidecarQueueBytes: number
+  /** Caps on what clients can make the node hold. */
+  limits: NodeLimits
+  /** What the node says about where it runs ('' = not configured). */
+  location: { country: string; countryIso: string }
+}
+
+export interface NodeLimits {
+  /** Open ListenCommands streams, all clients together. */
+  maxStreams: number
+  /** …and on one client connection. */
+  maxStreamsPerConnection: number
+  maxTopicsPerStream: number
+  /** Unary Publish calls in flight. */
+  maxUnaryPublishes: number
+  /** Topics with their own Prometheus series; the rest share topic="other". */
+  metricsMaxTopics: number
 }
 
 /** A sidecar address; `host` is bare (IPv6 without brackets): format it with `formatHostPort`. */

@@ -70,6 +70,28 @@ export const SIDECAR_QUEUE_SIZE = envVar('node', 'SIDECAR_QUEUE_SIZE', '10000', 
 export const SIDECAR_QUEUE_BYTES = envVar('node', 'SIDECAR_QUEUE_BYTES', String(64 * MiB), int(MiB, 16 * 1024 * MiB, 'bytes, 1 MiB to 16 GiB'),
   'Bytes of delivered messages buffered per sidecar stream before the oldest is dropped')
 
+// ---- Node limits on what clients can make it hold, and what it tells them about itself ----
+export const SIDECAR_MAX_STREAMS = envVar('node', 'SIDECAR_MAX_STREAMS', '1024', int(1, 100_000),
+  'Open sidecar ListenCommands streams at once, all clients together; more are refused with RESOURCE_EXHAUSTED')
+export const SIDECAR_MAX_STREAMS_PER_CONNECTION = envVar('node', 'SIDECAR_MAX_STREAMS_PER_CONNECTION', '64', int(1, 100_000),
+  'Open sidecar ListenCommands streams at once on one client connection')
+export const SIDECAR_MAX_TOPICS_PER_STREAM = envVar('node', 'SIDECAR_MAX_TOPICS_PER_STREAM', '1024', int(1, 1_000_000),
+  'Topics one sidecar stream may subscribe to; past it a subscribe gets an error response')
+export const SIDECAR_MAX_UNARY_PUBLISHES = envVar('node', 'SIDECAR_MAX_UNARY_PUBLISHES', '1024', int(1, 1_000_000),
+  'Unary sidecar Publish calls in flight at once; more are refused with RESOURCE_EXHAUSTED')
+export const METRICS_MAX_TOPICS = envVar('node', 'METRICS_MAX_TOPICS', '256', int(0, 100_000),
+  'Topics that get their own Prometheus series (the first ones seen); the others are counted under topic="other"')
+export const NODE_COUNTRY = envVar('node', 'NODE_COUNTRY', '',
+  optional(text('up to 64 characters without control characters', (s) => s.length <= 64 && NO_CONTROL.test(s))),
+  'Country the node reports in the sidecar Health RPC (empty = not reported)')
+export const NODE_COUNTRY_ISO = envVar('node', 'NODE_COUNTRY_ISO', '',
+  optional(text('a two-letter ISO 3166-1 code such as DE', (s) => /^[A-Za-z]{2}$/.test(s))),
+  'ISO 3166-1 alpha-2 code of NODE_COUNTRY')
+const NODE_LIMIT_VARS = [
+  SIDECAR_MAX_STREAMS, SIDECAR_MAX_STREAMS_PER_CONNECTION, SIDECAR_MAX_TOPICS_PER_STREAM, SIDECAR_MAX_UNARY_PUBLISHES,
+  METRICS_MAX_TOPICS, NODE_COUNTRY, NODE_COUNTRY_ISO,
+]
+
 /** The variables both protocols have, under their prefix. */
 function protocolVars(group: 'optimum' | 'gossipsub', prefix: string, defaultPort: string, maxMessage: { bytes: number; text: string }) {
   const mesh = (what: string, defaultSize: string, help: string) =>
@@ -132,6 +154,7 @@ const protocolList = (p: ProtocolVars) => [p.port, p.maxMessageSize, p.meshMin, 
 export const ENV_VARS: readonly EnvVarDoc[] = [
   CLUSTER_ID, LOG_LEVEL, LISTEN_HOST,
   NODE_MODE, SIDECAR_PORT, API_PORT, IDENTITY_DIR, BOOTSTRAP_PEERS, SIDECAR_QUEUE_SIZE, SIDECAR_QUEUE_BYTES,
+  ...NODE_LIMIT_VARS,
   ...protocolList(OPTIMUM), OPTIMUM.shardFactor, OPTIMUM.shardMultiplier, OPTIMUM.threshold,
   ...protocolList(GOSSIPSUB),
   PROXY_PORT, PROXY_GRPC_PORT, P2P_NODES, ENABLE_AUTH, AUTH0_DOMAIN, AUTH0_AUDIENCE, REDIS_URL, REDIS_PREFIX,

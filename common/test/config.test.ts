@@ -78,6 +78,8 @@ describe('defaults', () => {
       gossipsub: { port: 6060, maxMessageSize: 1048576, mesh: { min: 3, target: 6, max: 12 } },
       sidecarQueueSize: 10000,
       sidecarQueueBytes: 67108864,
+      limits: { maxStreams: 1024, maxStreamsPerConnection: 64, maxTopicsPerStream: 1024, maxUnaryPublishes: 1024, metricsMaxTopics: 256 },
+      location: { country: '', countryIso: '' },
     } satisfies NodeConfig)
     expect('identityDir' in parseNodeConfig({})).toBe(false)
   })
@@ -157,6 +159,13 @@ const CASES: Record<string, Case> = {
   },
   SIDECAR_QUEUE_SIZE: { at: node((c) => c.sidecarQueueSize), good: [['16', 16], ['1000000', 1_000_000], ['500', 500]], bad: [...BAD_INT, '15', '0', '1000001'] },
   SIDECAR_QUEUE_BYTES: { at: node((c) => c.sidecarQueueBytes), good: [['1048576', 1048576], ['67108864', 67108864], ['17179869184', 17179869184]], bad: [...BAD_INT, '0', '1048575', '17179869185'] },
+  SIDECAR_MAX_STREAMS: { at: node((c) => c.limits.maxStreams), good: [['1', 1], ['100000', 100_000]], bad: [...BAD_INT, '0', '100001'] },
+  SIDECAR_MAX_STREAMS_PER_CONNECTION: { at: node((c) => c.limits.maxStreamsPerConnection), good: [['1', 1], ['8', 8]], bad: [...BAD_INT, '0', '100001'] },
+  SIDECAR_MAX_TOPICS_PER_STREAM: { at: node((c) => c.limits.maxTopicsPerStream), good: [['1', 1], ['5000', 5000]], bad: [...BAD_INT, '0', '1000001'] },
+  SIDECAR_MAX_UNARY_PUBLISHES: { at: node((c) => c.limits.maxUnaryPublishes), good: [['1', 1], ['64', 64]], bad: [...BAD_INT, '0', '1000001'] },
+  METRICS_MAX_TOPICS: { at: node((c) => c.limits.metricsMaxTopics), good: [['0', 0], ['1000', 1000]], bad: [...BAD_INT, '100001'] },
+  NODE_COUNTRY: { at: node((c) => c.location.country), good: [['Germany', 'Germany'], [' United States ', 'United States']], bad: ['a\u0001b', 'x'.repeat(65)] },
+  NODE_COUNTRY_ISO: { at: node((c) => c.location.countryIso), good: [['DE', 'DE'], ['us', 'US']], bad: ['DEU', 'D', 'D1', 'de-DE'] },
 
   OPTIMUM_PORT: { at: node((c) => c.optimum.port), good: goodPort(7071), bad: BAD_PORT },
   OPTIMUM_MAX_MSG_SIZE: { at: node((c) => c.optimum.maxMessageSize), good: [['1', 1], ['4194304', 4194304], ['67108864', 67108864]], bad: [...BAD_INT, '0', '67108865', '1MB'] },

@@ -1,5 +1,6 @@
 import { METHODS } from 'node:http'
 import { Router } from '@koa/router'
+import type { NodeConfig } from '../../common/config/index.js'
 import type { VersionInfo } from '../../common/version.js'
 import type { NodeMetrics } from '../metrics.js'
 import type { NodeView } from '../node-view.js'
@@ -11,13 +12,15 @@ export interface ApiRouteDeps {
   metrics: NodeMetrics
   version: VersionInfo
   stats: UsageSampler
+  /** The node's effective configuration, served by /api/v1/config (it holds no secrets). */
+  config?: NodeConfig
 }
 
 /**
  * The node's read-only HTTP API. Key names and order follow the published Go
  * node, whose clients parse these bodies.
  */
-export function createApiRouter({ view, metrics, version, stats }: ApiRouteDeps): Router {
+export function createApiRouter({ view, metrics, version, stats, config }: ApiRouteDeps): Router {
   // Every method Node knows counts as "implemented", so a wrong one on a known path is 405, not 501.
   const router = new Router({ methods: [...METHODS] as string[] }) as Router
 
@@ -45,8 +48,18 @@ export function createApiRouter({ view, metrics, version, stats }: ApiRouteDeps)
     ctx.body = { commit_hash: version.commit_hash, version: version.version }
   })
 
+  // ?topic=<t> narrows the list to that topic (empty when the node is not subscribed to it).
   router.get('/api/v1/topics', (ctx) => {
-    ctx.body = { topics: view.topics().map((topic) => ({ topic, mesh_peers: view.meshPeers(topic) })) }
+    const wanted = ctx.query.topic
+    const only = typeof wanted === 'string' ? wanted : Array.isArray(wanted) ? wanted[0] : undefined
+    const topics = view.topics().filter((topic) => only === undefined || topic === only)
+    ctx.body = { topics: topics.map((topic) => ({ topic, mesh_peers: view.meshPeers(topic) })) }
+  })
+
+  // The effective configuration: every setting after defaults and parsing. The node's config holds no secret.
+  router.get('/api/v1/config', (ctx) => {
+    if (config === undefined) return
+    ctx.body = config
   })
 
   router.get('/metrics', async (ctx) => {

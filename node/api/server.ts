@@ -1,9 +1,11 @@
 import http from 'node:http'
 import type { AddressInfo } from 'node:net'
 import Koa from 'koa'
+import type { NodeConfig } from '../../common/config/index.js'
 import type { Logger } from '../../common/logger.js'
 import type { VersionInfo } from '../../common/version.js'
 import type { NodeMetrics } from '../metrics.js'
+import { ListenError } from '../startup-failure.js'
 import type { NodeView } from '../node-view.js'
 import type { UsageSampler } from '../system-stats.js'
 import { createApiRouter } from './routes.js'
@@ -18,6 +20,8 @@ export interface ApiServerOptions {
   host: string
   /** 0 picks a free port; start() returns the bound one. */
   port: number
+  /** Served by /api/v1/config. */
+  config?: NodeConfig
   /** How long stop() lets in-flight requests finish before cutting their connections. Default 2000 ms. */
   stopGraceMs?: number
 }
@@ -49,7 +53,7 @@ export class ApiServer {
       })
     } catch (err) {
       this.server = undefined
-      throw err
+      throw new ListenError('api', host, port, err)
     }
     server.on('error', (err) => log.error({ err }, 'HTTP API server error'))
     const bound = (server.address() as AddressInfo).port

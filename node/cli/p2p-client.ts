@@ -147,7 +147,7 @@ function subscribe(client: CommandStreamClient, topic: string): void {
       case ResponseType.Unknown:
         process.stderr.write(`${PROGRAM}: node says: ${errorText(response)}\n`)
         return
-      case ResponseType.MessageTraceOptimumP2P:
+      case ResponseType.MessageTraceMumP2P:
       case ResponseType.MessageTraceGossipSub:
         return
       default:

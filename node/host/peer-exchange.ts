@@ -2,15 +2,16 @@ import type { Connection, Libp2p, PeerId, Stream } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { lpStream } from '@libp2p/utils'
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
+import { OptimumError } from '../../common/errors.js'
 import { loadWireType } from '../../common/proto.js'
 import type { Logger } from '../../common/logger.js'
 
 export const PX_PROTOCOL = '/optimum/px/1.0.0'
 
 const MAX_LIST_BYTES = 64 * 1024
-const MAX_PEERS = 32
-const MAX_ADDRS_PER_PEER = 8
-const MAX_ADDR_LENGTH = 256
+export const MAX_PEERS = 32
+export const MAX_ADDRS_PER_PEER = 8
+export const MAX_ADDR_LENGTH = 256
 const STREAM_TIMEOUT_MS = 5_000
 
 const PeerList = loadWireType('peer_exchange.proto', 'optimum.px.PeerList')
@@ -37,7 +38,8 @@ export interface PeerExchangeOptions {
  * Finds peers beyond the bootstrap peer: a node that has fewer connections
  * than it wants asks a connected peer for the peers it knows (their listen
  * addresses, as identify recorded them) and dials some. Answers are bounded
- * and validated; a peer that sends garbage is ignored, not trusted.
+ * and validated (parsePeerList); a peer that sends garbage is ignored, not
+ * trusted.
  */
 export class PeerExchange {
   private readonly asked = new Map<string, number>()
@@ -96,14 +98,13 @@ export class PeerExchange {
     const { node, log } = this.options
     const signal = AbortSignal.any([this.abort.signal, AbortSignal.timeout(STREAM_TIMEOUT_MS)])
     const stream = await node.dialProtocol(peer, PX_PROTOCOL, { signal })
-    let list: PeerInfo[]
+    let candidates: PeerCandidate[]
     try {
       const bytes = await lpStream(stream, { maxDataLength: MAX_LIST_BYTES }).read({ signal })
-      list = (PeerList.toObject(PeerList.decode(bytes.subarray()), { arrays: true }) as { peers: PeerInfo[] }).peers
+      candidates = shuffle(parsePeerList(bytes.subarray(), node.peerId))
     } finally {
       stream.abort(new Error('done'))
     }
-    const candidates = shuffle(list.slice(0, MAX_PEERS).flatMap((info) => this.parse(info)))
     const wanted = this.options.targetPeers - node.getPeers().length
     const chosen = candidates.filter(({ id }) => node.getConnections(id).length === 0).slice(0, Math.max(0, wanted))
     if (chosen.length > 0) log.debug({ from: peer.toString(), dialling: chosen.length }, 'peer exchange found new peers')
@@ -115,18 +116,6 @@ export class PeerExchange {
     )
   }
 
-  /** One advertised peer → a dialable target, or nothing when anything about it is off. */
-  private parse(info: PeerInfo): Array<{ id: PeerId; addrs: Multiaddr[] }> {
-    try {
-      const id = peerIdFromString(info.peer_id)
-      if (id.equals(this.options.node.peerId)) return []
-      const addrs = info.addrs.slice(0, MAX_ADDRS_PER_PEER).map((text) => multiaddr(text))
-      return addrs.length > 0 ? [{ id, addrs }] : []
-    } catch {
-      return []
-    }
-  }
-
   private async serve(stream: Stream, connection: Connection): Promise<void> {
     const { node } = this.options
     const signal = AbortSignal.timeout(STREAM_TIMEOUT_MS)
@@ -134,14 +123,87 @@ export class PeerExchange {
     const peers: PeerInfo[] = []
     for (const peer of others) {
       const record = await node.peerStore.get(peer).catch(() => undefined)
+      // only what parsePeerList accepts, or the asker refuses the whole reply
       const addrs = (record?.addresses ?? [])
         .map(({ multiaddr }) => multiaddr.toString())
-        .filter((text) => text.length <= MAX_ADDR_LENGTH)
+        .filter((text) => isDialable(text, peer.toString()))
         .slice(0, MAX_ADDRS_PER_PEER)
       if (addrs.length > 0) peers.push({ peer_id: peer.toString(), addrs })
     }
     await lpStream(stream).write(PeerList.encode({ peers }).finish(), { signal })
     await stream.close({ signal })
+  }
+}
+
+export interface PeerCandidate {
+  id: PeerId
+  addrs: Multiaddr[]
+}
+
+/** Transports the node dials: a host then a TCP port, as the listen addresses identify records. */
+const HOST_PROTOCOLS = new Set(['ip4', 'ip6', 'dns', 'dns4', 'dns6'])
+
+/**
+ * A peer-exchange reply, checked like every other peer input: it must decode,
+ * hold at most MAX_PEERS peers with valid peer ids (not ours, no repeats),
+ * each with 1 to MAX_ADDRS_PER_PEER addresses of the shape the node can dial
+ * (`/ip4|ip6|dns…/<host>/tcp/<1-65535>`, optionally `/p2p/<that peer>`, at
+ * most MAX_ADDR_LENGTH characters). A reply that breaks any rule is refused
+ * whole (the peer is not trusted for any of it): throws OptimumError
+ * 'invalid_argument' saying what was wrong.
+ */
+export function parsePeerList(bytes: Uint8Array, self: PeerId): PeerCandidate[] {
+  let peers: PeerInfo[]
+  try {
+    peers = (PeerList.toObject(PeerList.decode(bytes), { arrays: true, defaults: true }) as { peers: PeerInfo[] }).peers
+  } catch {
+    throw new OptimumError('invalid_argument', 'peer list does not decode')
+  }
+  if (peers.length > MAX_PEERS) throw new OptimumError('invalid_argument', `peer list has ${peers.length} peers; at most ${MAX_PEERS} are accepted`)
+  const seen = new Set<string>()
+  const candidates: PeerCandidate[] = []
+  for (const info of peers) {
+    let id: PeerId
+    try {
+      id = peerIdFromString(info.peer_id)
+    } catch {
+      throw new OptimumError('invalid_argument', 'peer list has a malformed peer id')
+    }
+    if (seen.has(info.peer_id)) throw new OptimumError('invalid_argument', 'peer list names a peer twice')
+    seen.add(info.peer_id)
+    if (info.addrs.length === 0 || info.addrs.length > MAX_ADDRS_PER_PEER) {
+      throw new OptimumError('invalid_argument', `peer list gives a peer ${info.addrs.length} addresses; 1 to ${MAX_ADDRS_PER_PEER} are accepted`)
+    }
+    const addrs = info.addrs.map((text) => dialableAddress(text, info.peer_id))
+    if (!id.equals(self)) candidates.push({ id, addrs })
+  }
+  return candidates
+}
+
+function dialableAddress(text: string, peerId: string): Multiaddr {
+  const bad = (why: string) => new OptimumError('invalid_argument', `peer list has an address that ${why}`)
+  if (text.length > MAX_ADDR_LENGTH) throw bad(`is longer than ${MAX_ADDR_LENGTH} characters`)
+  let addr: Multiaddr
+  try {
+    addr = multiaddr(text)
+  } catch {
+    throw bad('does not parse')
+  }
+  const parts = addr.getComponents()
+  const [host, tcp, p2p, ...rest] = parts
+  const port = Number(tcp?.value)
+  const shapeOk = host !== undefined && HOST_PROTOCOLS.has(host.name) && tcp?.name === 'tcp' && port >= 1 && port <= 65535
+  if (!shapeOk || (p2p !== undefined && p2p.name !== 'p2p') || rest.length > 0) throw bad('is not a host and a TCP port')
+  if (p2p !== undefined && p2p.value !== peerId) throw bad('names another peer')
+  return addr
+}
+
+function isDialable(text: string, peerId: string): boolean {
+  try {
+    dialableAddress(text, peerId)
+    return true
+  } catch {
+    return false
   }
 }
 

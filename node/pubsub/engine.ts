@@ -43,6 +43,11 @@ export interface PubSubEngine {
    * Publish into the network. Rejects with OptimumError 'too_large' above
    * maxMessageSize and 'invalid_argument' for an empty topic or a malformed id.
    * When this node is subscribed to the topic, its listeners get the message too.
+   *
+   * Idempotency: an id this node has published or delivered within its
+   * window resolves `fresh: false` when the body is the same, and rejects
+   * with 'already_exists' when it differs. A publish that rejects for any
+   * other reason leaves the id unseen, so a retry of it goes out.
    */
   publish(topic: string, data: Uint8Array, id?: string): Promise<PublishResult>
   /** Every message this node delivers (received, or published here on a subscribed topic). */

@@ -5,14 +5,15 @@ import type { PeerId } from '@libp2p/interface'
 import type { GossipsubConfig } from '../../common/config/index.js'
 import { OptimumError } from '../../common/errors.js'
 import type { Logger } from '../../common/logger.js'
-import { TimeCache } from '../../common/time-cache.js'
 import type { DeliveredMessage, MessageListener, PubSubEngine, PublishResult } from './engine.js'
 import { decodeEnvelope, encodeEnvelope, newMessageId } from './envelope.js'
+import { bodyDigest, SeenMessages } from './seen-messages.js'
 import { assertMessageId, assertMessageSize, assertTopic } from './validation.js'
 
-const SEEN_TTL_MS = 120_000
-/** Bounds the seen-id cache under a flood: ~200k ids × ~100 B. */
-const SEEN_MAX = 200_000
+/** The idempotency window (node/sidecar/README.md): how long an id is remembered… */
+export const SEEN_TTL_MS = 120_000
+/** …and how many at most (under a flood the oldest go first): ~200k ids × ~150 B. */
+export const SEEN_MAX = 200_000
 /**
  * gossipsub writes to a peer without backpressure; past this many buffered
  * bytes it gives up on that peer's stream instead of holding unbounded memory.
@@ -22,10 +23,11 @@ const MAX_OUTBOUND_BUFFER = 64 * 1024 * 1024
 const EMPTY = new Uint8Array(0)
 
 /**
- * The gossipsub service for libp2p, configured from GOSSIPSUB_*. The network
- * message id is the hash of the envelope (id + payload): every node computes
- * the same one, and a peer cannot squat a future message's id without knowing
- * its content.
+ * The gossipsub service for libp2p, configured from GOSSIPSUB_*. gossipsub's
+ * own message id is the hash of the envelope (id + payload): every node
+ * computes the same one, and gossipsub's dedupe cannot be squatted. Delivery
+ * to local subscribers dedupes on the envelope's id, though (see
+ * GossipsubEngine and node/sidecar/README.md for what that trusts).
  */
 export function gossipsubService(config: GossipsubConfig): ReturnType<typeof gossipsub> {
   const { min, target, max } = config.mesh
@@ -69,7 +71,18 @@ export interface GossipsubEngineOptions {
   log: Logger
 }
 
-/** PubSubEngine over @libp2p/gossipsub: envelopes, validation, local delivery, idempotent publish. */
+/**
+ * PubSubEngine over @libp2p/gossipsub: envelopes, validation, local delivery,
+ * idempotent publish.
+ *
+ * Idempotency: an id published or delivered here within SEEN_TTL_MS (and
+ * among the last SEEN_MAX ids) is remembered with the digest of its body.
+ * Publishing it again with the same body is a no-op (`fresh: false`); with
+ * another body it is refused with 'already_exists'. Two publishes of one id
+ * at once: the second waits for the first's outcome. A publish that fails
+ * leaves its id unseen, so a retry goes out. A message that arrives with a
+ * seen id is dropped, whatever its body: the first body wins.
+ */
 export class GossipsubEngine implements PubSubEngine {
   readonly mode = 'gossipsub' as const
   readonly maxMessageSize: number
@@ -77,7 +90,9 @@ export class GossipsubEngine implements PubSubEngine {
   private readonly log: Logger
   private readonly listeners = new Set<MessageListener>()
   /** Envelope ids already delivered or published here: one message per id, whatever its path. */
-  private readonly seen = new TimeCache<string>(SEEN_TTL_MS, SEEN_MAX)
+  private readonly seen = new SeenMessages(SEEN_TTL_MS, SEEN_MAX)
+  /** Publishes under way, by id: a second publish of the id waits for the first. */
+  private readonly publishing = new Map<string, Promise<unknown>>()
   private readonly selfId: string
   /** Mirrors gossipsub's own topic list, which it rebuilds as an array on every read. */
   private readonly subscribed = new Set<string>()
@@ -120,15 +135,31 @@ export class GossipsubEngine implements PubSubEngine {
     assertMessageSize(data, this.maxMessageSize)
     const messageId = id ?? newMessageId()
     assertMessageId(messageId)
-    if (!this.seen.add(messageId)) return { id: messageId, fresh: false, peers: 0 }
-
+    const digest = bodyDigest(data)
+    for (let earlier = this.publishing.get(messageId); earlier !== undefined; earlier = this.publishing.get(messageId)) {
+      await earlier.catch(() => {})
+    }
+    const seen = this.seen.digestOf(messageId)
+    if (seen !== undefined) {
+      if (!seen.equals(digest)) {
+        throw new OptimumError('already_exists', `message id ${messageId} was already published with a different body`)
+      }
+      return { id: messageId, fresh: false, peers: 0 }
+    }
+    const envelope = encodeEnvelope(messageId, data)
+    this.seen.add(messageId, digest)
+    const attempt = this.pubsub.publish(topic, envelope)
+    this.publishing.set(messageId, attempt)
     let recipients: number
     try {
-      recipients = (await this.pubsub.publish(topic, encodeEnvelope(messageId, data))).recipients.length
+      recipients = (await attempt).recipients.length
     } catch (err) {
+      // gossipsub holds this very envelope (same id, same body): the network has it
       if ((err as Error).message === 'PublishError.Duplicate') return { id: messageId, fresh: false, peers: 0 }
       this.seen.delete(messageId)
       throw new OptimumError('unavailable', `publish failed: ${(err as Error).message}`)
+    } finally {
+      this.publishing.delete(messageId)
     }
     if (this.subscribed.has(topic)) {
       this.emit({ id: messageId, topic, data, source: this.selfId })
@@ -159,7 +190,7 @@ export class GossipsubEngine implements PubSubEngine {
     } catch {
       return // the validator already rejected it; a message that raced an unsubscribe is dropped too
     }
-    if (!this.seen.add(envelope.id)) return
+    if (!this.seen.add(envelope.id, bodyDigest(envelope.payload))) return
     this.emit({ id: envelope.id, topic: message.topic, data: envelope.payload, source: message.from.toString() })
   }
 

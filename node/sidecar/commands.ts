@@ -1,4 +1,4 @@
-import { OptimumError } from '../../common/errors.js'
+import { OptimumError, type ErrorCode } from '../../common/errors.js'
 import { Command, ResponseType, type PublishRequest, type SidecarRequest, type SidecarResponse } from '../../common/proto.js'
 import { assertMessageId, assertMessageSize, assertTopic } from '../pubsub/validation.js'
 
@@ -42,9 +42,17 @@ export function parsePublishRequest(request: PublishRequest, maxMessageSize: num
   return id
 }
 
+/**
+ * Stream error codes that differ from the OptimumError code: a publish whose
+ * id the node has seen with another body is a `conflict` (the unary Publish
+ * says ALREADY_EXISTS).
+ */
+const STREAM_ERROR_CODES: Partial<Record<ErrorCode, string>> = { already_exists: 'conflict' }
+
 /** The JSON in an error response's `data`. */
 export interface StreamErrorJson {
   error: string
+  /** An OptimumError code, except that 'already_exists' reads `conflict` here (see STREAM_ERROR_CODES). */
   code: string
   command: number
   topic: string
@@ -58,7 +66,7 @@ export interface StreamErrorJson {
 export function errorResponse(error: OptimumError, request: Pick<SidecarRequest, 'command' | 'topic'>): SidecarResponse {
   const json: StreamErrorJson = {
     error: error.message,
-    code: error.code,
+    code: STREAM_ERROR_CODES[error.code] ?? error.code,
     command: request.command,
     topic: request.topic ?? '',
   }

@@ -1,19 +1,22 @@
 import type { Logger } from '../../common/logger.js'
 
-/** Where a queue writes: a grpc-js server stream, or anything with the same backpressure contract. */
+/** Where a queue writes: a grpc-js server stream, or anything that reports when an item has left it. */
 export interface OutboundSink<T> {
-  /** Like stream.write: false means "buffer full, wait for drain". */
-  write(item: T): boolean
-  /** Calls `listener` once when the sink can take more; returns a function that cancels the wait. */
-  onceDrain(listener: () => void): () => void
+  /** Hands `item` over; `written` runs once the item has left the sink (sent, or never will be). */
+  write(item: T, written: () => void): void
 }
 
 export interface OutboundQueueOptions<T> {
-  /** Most items held while the sink is full (≥ 1). */
+  /** Most items held at once, queued or in the sink (≥ 1). */
   capacity: number
-  /** Most bytes held (by `sizeOf`) while the sink is full; one item larger than this is still held alone. */
+  /** Most bytes (by `sizeOf`) held at once, queued or in the sink; one item larger than this is still held alone. */
   maxBytes?: number
+  /** What holding one item costs; for the sidecar, its encoded size twice over once it is in the sink (see below). */
   sizeOf?: (item: T) => number
+  /** What an item costs while in the sink; defaults to `sizeOf`. */
+  sinkSizeOf?: (item: T) => number
+  /** Most items in the sink at once (a write batch); at most half the capacity. Default: half the capacity. */
+  sinkCapacity?: number
   /** Called for each item dropped by the overflow rule (metrics). */
   onDrop?: (item: T) => void
   log: Logger
@@ -22,33 +25,41 @@ export interface OutboundQueueOptions<T> {
 }
 
 /**
- * The per-stream outbound buffer of the sidecar.
+ * The per-stream outbound buffer of the sidecar, and the one bound on what the
+ * node holds for a stream's responses.
  *
- * Items go straight to the sink while it accepts them. When `sink.write`
- * returns false (grpc-js backpressure: the client is not reading, or reads
- * slower than the node delivers), items wait here until the sink drains.
+ * An item is either queued here or in the sink (handed to grpc-js, not yet on
+ * the socket: grpc-js holds its encoded frame until the HTTP/2 stream has sent
+ * it, which a client that stops reading, or a small HTTP/2 window, can delay
+ * for ever). Both count against the same bound: `capacity` items and
+ * `maxBytes` bytes. The sink takes items while it holds fewer than
+ * `sinkCapacity` and at most half of `maxBytes` (always at least one item, so
+ * a large message still moves); the rest wait here.
  *
- * OVERFLOW RULE — drop oldest: the queue holds at most `capacity` items and
- * `maxBytes` bytes; a new item that finds it full evicts the oldest queued
- * items until it fits. A slow subscriber
- * thus loses its oldest undelivered messages (and keeps the newest), and never
- * blocks the engine, the mesh or other subscribers; the node's memory per
- * stream stays bounded (capacity items here, plus what the sink accepted
- * before saying "full": for the sidecar, `writeBatch` responses in grpc-js's
- * stream buffer). Each drop calls `onDrop` (the server counts it in
+ * OVERFLOW RULE — drop oldest: a new item that finds the bound reached evicts
+ * the oldest queued items until it fits. What is in the sink cannot be
+ * recalled, but the sink holds at most half the bytes, so the newest item
+ * always fits once the queued ones are gone (an item larger than everything
+ * the queue may hold is kept alone). A slow subscriber thus loses its oldest
+ * undelivered messages, keeps the newest, and never blocks the engine, the
+ * mesh or other subscribers. Each drop calls `onDrop` (the server counts it in
  * `optimum_node_sidecar_queue_drops_total{topic}`); the log gets one warning
  * when an overflow episode starts and one info line with the episode's drop
  * count when the queue has emptied again, never a line per drop.
  */
 export class OutboundQueue<T> {
   private readonly capacity: number
-  private readonly ring: (T | undefined)[]
+  private readonly sinkCapacity: number
+  /** Grows (by doubling, up to the capacity) only as items have to wait: most streams never need much of it. */
+  private ring: (T | undefined)[] = []
   private head = 0
   private size = 0
   private bytes = 0
+  private inSink = 0
+  private sinkBytes = 0
   private readonly maxBytes: number
   private readonly sizeOf: (item: T) => number
-  private cancelDrain: (() => void) | undefined
+  private readonly sinkSizeOf: (item: T) => number
   private closed = false
   private episodeDrops = 0
   private flushWaiters: (() => void)[] = []
@@ -65,9 +76,11 @@ export class OutboundQueue<T> {
       throw new RangeError(`queue capacity must be a positive integer, got ${options.capacity}`)
     }
     this.capacity = options.capacity
+    const half = Math.max(1, Math.floor(options.capacity / 2))
+    this.sinkCapacity = Math.max(1, Math.min(options.sinkCapacity ?? half, half))
     this.maxBytes = options.maxBytes ?? Infinity
     this.sizeOf = options.sizeOf ?? (() => 0)
-    this.ring = new Array<T | undefined>(options.capacity)
+    this.sinkSizeOf = options.sinkSizeOf ?? this.sizeOf
   }
 
   /** Items waiting for the sink. */
@@ -75,20 +88,31 @@ export class OutboundQueue<T> {
     return this.size
   }
 
+  /** Items handed to the sink that have not left it yet. */
+  get inFlight(): number {
+    return this.inSink
+  }
+
+  /** Bytes held, queued and in the sink. */
+  get heldBytes(): number {
+    return this.bytes + this.sinkBytes
+  }
+
   get isClosed(): boolean {
     return this.closed
   }
 
-  /** Hands `item` to the sink now, or queues it (evicting the oldest when full). Ignored once closed. */
+  /** Hands `item` to the sink now, or queues it (evicting the oldest when the bound is reached). Ignored once closed. */
   push(item: T): void {
     if (this.closed) return
-    if (this.size === 0 && this.cancelDrain === undefined) {
-      this.writeOne(item)
+    if (this.size === 0 && this.sinkHasRoomFor(item)) {
+      this.toSink(item)
       return
     }
     const bytes = this.sizeOf(item)
-    while (this.size > 0 && (this.size === this.capacity || this.bytes + bytes > this.maxBytes)) this.dropOldest()
-    this.ring[(this.head + this.size) % this.capacity] = item
+    while (this.size > 0 && (this.size + this.inSink >= this.capacity || this.heldBytes + bytes > this.maxBytes)) this.dropOldest()
+    if (this.size === this.ring.length) this.grow()
+    this.ring[(this.head + this.size) % this.ring.length] = item
     this.size++
     this.bytes += bytes
     if (this.size > this.highWater) this.highWater = this.size
@@ -104,29 +128,34 @@ export class OutboundQueue<T> {
   close(): void {
     if (this.closed) return
     this.closed = true
-    this.cancelDrain?.()
-    this.cancelDrain = undefined
-    this.ring.fill(undefined)
+    this.ring = []
+    this.head = 0
     this.size = 0
     this.bytes = 0
     this.settleFlush()
   }
 
-  private writeOne(item: T): void {
-    if (!this.sink.write(item)) this.waitForDrain()
+  private sinkHasRoomFor(item: T): boolean {
+    if (this.inSink === 0) return true
+    return this.inSink < this.sinkCapacity && this.sinkBytes + this.sinkSizeOf(item) <= this.maxBytes / 2
   }
 
-  private waitForDrain(): void {
-    this.cancelDrain = this.sink.onceDrain(() => {
-      this.cancelDrain = undefined
+  private toSink(item: T): void {
+    const cost = this.sinkSizeOf(item)
+    this.inSink++
+    this.sinkBytes += cost
+    let done = false
+    this.sink.write(item, () => {
+      if (done) return
+      done = true
+      this.inSink--
+      this.sinkBytes -= cost
       this.pump()
     })
   }
 
   private pump(): void {
-    while (!this.closed && this.size > 0 && this.cancelDrain === undefined) {
-      this.writeOne(this.shift())
-    }
+    while (!this.closed && this.size > 0 && this.sinkHasRoomFor(this.ring[this.head] as T)) this.toSink(this.shift())
     if (this.size === 0) {
       this.endEpisode()
       this.settleFlush()
@@ -138,17 +167,26 @@ export class OutboundQueue<T> {
     this.dropped++
     if (this.episodeDrops++ === 0) {
       this.options.log.warn(
-        { ...this.options.logContext, capacity: this.capacity },
+        { ...this.options.logContext, capacity: this.capacity, maxBytes: this.maxBytes },
         'sidecar subscriber is not keeping up: its queue is full, dropping the oldest queued messages',
       )
     }
     this.options.onDrop?.(item)
   }
 
+  private grow(): void {
+    const length = Math.min(this.capacity, Math.max(16, this.ring.length * 2))
+    const grown = new Array<T | undefined>(length)
+    for (let i = 0; i < this.size; i++) grown[i] = this.ring[(this.head + i) % this.ring.length]
+    this.ring = grown
+    this.head = 0
+  }
+
   private shift(): T {
-    const item = this.ring[this.head] as T
-    this.ring[this.head] = undefined
-    this.head = (this.head + 1) % this.capacity
+    const ring = this.ring
+    const item = ring[this.head] as T
+    ring[this.head] = undefined
+    this.head = (this.head + 1) % ring.length
     this.size--
     this.bytes -= this.sizeOf(item)
     return item

@@ -1,9 +1,11 @@
 import * as grpc from '@grpc/grpc-js'
 import { applyServerFlowControlWindow, serverFlowControlWindow, sidecarServerOptions } from '../../common/grpc-options.js'
+import { OptimumError } from '../../common/errors.js'
 import { toGrpcStatus } from '../../common/grpc-status.js'
 import type { Logger } from '../../common/logger.js'
 import { loadSidecarProto, type CommandStreamHandlers, type SidecarResponse } from '../../common/proto.js'
 import type { NodeMetrics } from '../metrics.js'
+import { ListenError } from '../startup-failure.js'
 import type { DeliveredMessage, PubSubEngine } from '../pubsub/engine.js'
 import { parsePublishRequest } from './commands.js'
 import { deliveredResponse, shareSerialization } from './delivery-json.js'
@@ -32,17 +34,41 @@ export interface SidecarServerOptions {
   /** Largest message body accepted for publishing, in bytes (the mode's *_MAX_MSG_SIZE). */
   maxMessageSize: number
   health: () => Promise<SidecarHealth>
+  /** What Health says about the node besides usage: its libp2p address, and where it runs ('' = not configured). */
+  identity?: SidecarIdentity
+  /** Caps on what clients can make the node hold (defaults: the config defaults). */
+  limits?: Partial<SidecarLimits>
   /** Per stream: reading pauses while this many publishes are unfinished (default 1024)… */
   maxInflightPublishes?: number
   /** …or while their bodies add up to this many bytes (default 64 MiB). */
   maxInflightBytes?: number
   /**
-   * Per stream: responses handed to grpc-js in one write cycle (default 1024).
-   * Large batches let a stream keep up with a fast publisher; a stalled
-   * stream holds at most queueSize + writeBatch responses.
+   * Per stream: most responses in grpc-js's hands at once, a write cycle's
+   * batch (default 1024; at most half of queueSize). Large batches let a
+   * stream keep up with a fast publisher. They count against queueSize and
+   * queueBytes like queued responses.
    */
   writeBatch?: number
 }
+
+export interface SidecarIdentity {
+  p2pAddress(): string
+  country: string
+  countryIso: string
+}
+
+export interface SidecarLimits {
+  /** Open ListenCommands streams, all clients together (SIDECAR_MAX_STREAMS). */
+  maxStreams: number
+  /** …on one client connection (SIDECAR_MAX_STREAMS_PER_CONNECTION). */
+  maxStreamsPerConnection: number
+  /** Topics one stream may hold (SIDECAR_MAX_TOPICS_PER_STREAM). */
+  maxTopicsPerStream: number
+  /** Unary Publish calls in flight (SIDECAR_MAX_UNARY_PUBLISHES). */
+  maxUnaryPublishes: number
+}
+
+const DEFAULT_LIMITS: SidecarLimits = { maxStreams: 1024, maxStreamsPerConnection: 64, maxTopicsPerStream: 1024, maxUnaryPublishes: 1024 }
 
 /**
  * The node's sidecar: the published `proto.CommandStream` gRPC service.
@@ -62,10 +88,10 @@ export interface SidecarServerOptions {
  * "<t>"}}`. Published clients ignore type 0 (or log it).
  *
  * Slow subscribers: each stream has a bounded queue (queueSize messages and
- * queueBytes bytes) with a drop-oldest overflow rule (outbound-queue.ts), so
- * a client that stops reading never stalls the node, the mesh or other
- * subscribers. A stalled stream holds at most queueSize + writeBatch
- * responses (shared objects).
+ * queueBytes bytes, counting what grpc-js holds and has not sent yet) with a
+ * drop-oldest overflow rule (outbound-queue.ts), so a client that stops
+ * reading never stalls the node, the mesh or other subscribers, and never
+ * makes it hold more than the budget.
  *
  * Throughput: a stream sends up to writeBatch responses per write cycle
  * (batched-writes.ts), and handles at most 128 requests per event-loop turn
@@ -77,19 +103,31 @@ export interface SidecarServerOptions {
  * publisher can thus half-close and wait for the end to know every message
  * was handed to the engine.
  *
+ * Limits (SidecarLimits): a stream past the total or per-connection cap is
+ * refused with RESOURCE_EXHAUSTED; a subscribe past the per-stream topic cap
+ * gets an error response with code `resource_exhausted`; a unary Publish past
+ * the in-flight cap is refused with RESOURCE_EXHAUSTED.
+ *
  * Publish (unary, our extension): `{topic, data, message_id}` →
  * `{message_id, fresh}`. A non-empty message_id makes it idempotent: the same
- * id twice is one message in the network (`fresh: false` the second time).
- * Errors are gRPC statuses through common/grpc-status.ts: INVALID_ARGUMENT
- * (topic, id), RESOURCE_EXHAUSTED (too large; the details say the limit),
+ * id and body twice is one message in the network (`fresh: false` the second
+ * time); the same id with another body is ALREADY_EXISTS (README.md, the
+ * idempotency window). Errors are gRPC statuses through
+ * common/grpc-status.ts: INVALID_ARGUMENT (topic, id), RESOURCE_EXHAUSTED
+ * (too large, the details say the limit; or too many calls), ALREADY_EXISTS,
  * UNAVAILABLE, INTERNAL.
  *
- * Health → `{status: true, nodeMode, cpuUsed, memoryUsed, diskUsed}`;
- * ListTopics → the topics the node is subscribed to.
+ * Health → `{status: true, nodeMode, cpuUsed, memoryUsed, diskUsed,
+ * p2pAddress, country, country_iso}`; ListTopics → the topics the node is
+ * subscribed to.
  */
 export class SidecarServer {
   private readonly refs: TopicRefs<StreamSession>
   private readonly sessions = new Set<StreamSession>()
+  /** Open streams per client connection (keyed by the peer's address:port, one per TCP connection). */
+  private readonly perConnection = new Map<string, number>()
+  private unaryPublishes = 0
+  private readonly limits: SidecarLimits
   private server: grpc.Server | undefined
   private stopListening: (() => void) | undefined
   private boundPort = 0
@@ -97,6 +135,7 @@ export class SidecarServer {
 
   constructor(private readonly options: SidecarServerOptions) {
     this.refs = new TopicRefs<StreamSession>(options.engine)
+    this.limits = { ...DEFAULT_LIMITS, ...options.limits }
   }
 
   /** The bound port (after `start`). */
@@ -115,7 +154,7 @@ export class SidecarServer {
       server.bindAsync(address, grpc.ServerCredentials.createInsecure(), (err, port) => (err ? reject(err) : resolve(port)))
     }).catch((err: unknown) => {
       server.forceShutdown()
-      throw new Error(`sidecar cannot listen on ${address}: ${(err as Error).message}`, { cause: err })
+      throw new ListenError('sidecar', this.options.host, this.options.port, err)
     })
     if (!applyServerFlowControlWindow(server, serverFlowControlWindow(maxMessageSize))) {
       log.warn('grpc-js internals changed: the sidecar keeps the default 64 KiB HTTP/2 receive windows')
@@ -169,6 +208,19 @@ export class SidecarServer {
     this.options.log.info('sidecar gRPC server stopped')
   }
 
+  /** Why a new stream may not open (RESOURCE_EXHAUSTED), or undefined when it may. */
+  private streamRefusal(call: ListenCall): OptimumError | undefined {
+    const { maxStreams, maxStreamsPerConnection } = this.limits
+    if (this.sessions.size >= maxStreams) {
+      return new OptimumError('resource_exhausted', `the node serves at most ${maxStreams} sidecar streams at once (SIDECAR_MAX_STREAMS)`)
+    }
+    if ((this.perConnection.get(call.getPeer()) ?? 0) >= maxStreamsPerConnection) {
+      return new OptimumError('resource_exhausted',
+        `the node serves at most ${maxStreamsPerConnection} sidecar streams per connection (SIDECAR_MAX_STREAMS_PER_CONNECTION)`)
+    }
+    return undefined
+  }
+
   private fanOut(message: DeliveredMessage): void {
     const holders = this.refs.holdersOf(message.topic)
     if (holders === undefined || holders.size === 0) return
@@ -179,7 +231,7 @@ export class SidecarServer {
       this.options.log.error({ err, topic: message.topic }, 'cannot encode a delivered message')
       return
     }
-    this.options.metrics.delivered.inc({ topic: message.topic })
+    this.options.metrics.delivered.inc({ topic: this.options.metrics.topicLabel(message.topic) })
     for (const session of holders) session.deliver(response, message.topic)
   }
 
@@ -200,6 +252,14 @@ export class SidecarServer {
           call.emit('error', { code: grpc.status.UNAVAILABLE, details: 'node is shutting down', metadata: new grpc.Metadata() })
           return
         }
+        const refusal = this.streamRefusal(call)
+        if (refusal !== undefined) {
+          log.warn({ peer: call.getPeer() }, refusal.message)
+          call.emit('error', toGrpcStatus(refusal))
+          return
+        }
+        const connection = call.getPeer()
+        this.perConnection.set(connection, (this.perConnection.get(connection) ?? 0) + 1)
         const session = new StreamSession(call, {
           engine,
           refs: this.refs,
@@ -211,8 +271,13 @@ export class SidecarServer {
           maxInflightPublishes: this.options.maxInflightPublishes ?? 1024,
           maxInflightBytes: this.options.maxInflightBytes ?? 64 * 1024 * 1024,
           writeBatch: this.options.writeBatch ?? 1024,
+          maxTopics: this.limits.maxTopicsPerStream,
           onClosed: (s) => {
-            if (this.sessions.delete(s)) metrics.sidecarStreams.dec()
+            if (!this.sessions.delete(s)) return
+            metrics.sidecarStreams.dec()
+            const left = (this.perConnection.get(connection) ?? 1) - 1
+            if (left > 0) this.perConnection.set(connection, left)
+            else this.perConnection.delete(connection)
           },
         })
         this.sessions.add(session)
@@ -228,6 +293,9 @@ export class SidecarServer {
               cpuUsed: usage.cpuUsed,
               memoryUsed: usage.memoryUsed,
               diskUsed: usage.diskUsed,
+              p2pAddress: this.options.identity?.p2pAddress() ?? '',
+              country: this.options.identity?.country ?? '',
+              country_iso: this.options.identity?.countryIso ?? '',
             }),
           (err: unknown) => {
             log.error({ err }, 'sidecar Health failed')
@@ -254,9 +322,15 @@ export class SidecarServer {
           callback(toGrpcStatus(err))
           return
         }
-        engine.publish(topic, data, id).then(
+        if (this.unaryPublishes >= this.limits.maxUnaryPublishes) {
+          callback(toGrpcStatus(new OptimumError('resource_exhausted',
+            `the node has ${this.limits.maxUnaryPublishes} Publish calls in flight (SIDECAR_MAX_UNARY_PUBLISHES); retry shortly`)))
+          return
+        }
+        this.unaryPublishes++
+        engine.publish(topic, data, id).finally(() => this.unaryPublishes--).then(
           (result) => {
-            if (result.fresh) metrics.published.inc({ topic })
+            if (result.fresh) metrics.published.inc({ topic: metrics.topicLabel(topic) })
             callback(null, { message_id: result.id, fresh: result.fresh })
           },
           (err: unknown) => {

@@ -1,13 +1,14 @@
 import * as grpc from '@grpc/grpc-js'
 import { isOptimumError, OptimumError } from '../../common/errors.js'
 import type { Logger } from '../../common/logger.js'
-import type { SidecarRequest, SidecarResponse } from '../../common/proto.js'
+import { Command, type SidecarRequest, type SidecarResponse } from '../../common/proto.js'
 import type { NodeMetrics } from '../metrics.js'
 import type { PubSubEngine } from '../pubsub/engine.js'
 import { enableBatchedWrites } from './batched-writes.js'
-import { errorResponse, parseStreamRequest } from './commands.js'
+import { errorResponse, parseStreamRequest, type StreamCommand } from './commands.js'
 import { OutboundQueue } from './outbound-queue.js'
 import type { TopicRefs } from './topic-refs.js'
+import { takeUnreadRequests, type UnreadRequests } from './unread-requests.js'
 
 export type ListenCall = grpc.ServerDuplexStream<SidecarRequest, SidecarResponse>
 
@@ -24,11 +25,12 @@ export interface StreamSessionDeps {
   /** …or while their bodies add up to this many bytes. */
   maxInflightBytes: number
   /**
-   * Responses handed to grpc-js per write cycle before waiting for 'drain'.
-   * They are references to shared responses; grpc-js serializes them when it
-   * sends. Per stream the node holds at most queueSize + writeBatch responses.
+   * Most responses in grpc-js's hands at once (a write batch). They count
+   * against queueSize / queueBytes like the queued ones (outbound-queue.ts).
    */
   writeBatch: number
+  /** Topics the stream may hold at once; a subscribe past it gets a `resource_exhausted` error response. */
+  maxTopics: number
   /** Called once when the session is over (call ended, cancelled or failed). */
   onClosed(session: StreamSession): void
 }
@@ -47,6 +49,10 @@ export interface StreamStats {
   queued: number
   /** Most responses ever waiting at once (never above the queue size). */
   maxQueued: number
+  /** Responses handed to grpc-js and not yet sent. */
+  inFlight: number
+  /** Bytes of responses held for the stream, queued and in flight (bounded by the queue's byte budget). */
+  heldBytes: number
   dropped: number
   inflightPublishes: number
 }
@@ -69,8 +75,12 @@ const REQUESTS_PER_TURN = 128
  * - Half-close (the client is done sending): the session waits for its
  *   publishes, releases its topics, sends what is queued and ends the call
  *   with OK.
- * - Cancel, disconnect or error: topics are released at once; publishes
- *   already handed to the engine still complete.
+ * - Cancel, disconnect or error: topics are released at once, and every
+ *   publish the node has received still goes out, in order: the ones already
+ *   handed to the engine, and the ones grpc-js had received but not yet
+ *   handed over (unread-requests.ts), under the same in-flight limits.
+ *   Subscribes and unsubscribes left in that backlog mean nothing any more
+ *   and are skipped.
  */
 export class StreamSession {
   readonly id = nextId++
@@ -84,6 +94,11 @@ export class StreamSession {
   private requestsThisTurn = 0
   private state: 'open' | 'half-closed' | 'closed' = 'open'
   private readonly log: Logger
+  /** After the call ended abnormally: the requests it had received and the session has not handled yet. */
+  private backlog: Iterator<SidecarRequest> | undefined
+  private backlogScheduled = false
+  private backlogPublished = 0
+  private unread: UnreadRequests<SidecarRequest> | undefined
 
   constructor(
     private readonly call: ListenCall,
@@ -92,33 +107,34 @@ export class StreamSession {
     this.peer = safePeer(call)
     this.log = deps.log.child({ stream: this.id, peer: this.peer })
     if (!enableBatchedWrites(call)) this.log.debug('grpc-js internals changed: this stream sends one message per event-loop turn')
-    // At or above grpc-js's own mark, so that a full batch always means a 'drain' is coming.
-    const writeBatch = Math.max(deps.writeBatch, call.writableHighWaterMark)
     this.queue = new OutboundQueue<Queued>(
-      {
-        // Past grpc-js's own mark (16) the stream keeps taking writes up to writeBatch, so that
-        // one write cycle sends a whole batch (see batched-writes.ts); then the queue waits for 'drain'.
-        write: (item) => {
-          call.write(item.response)
-          return call.writableLength < writeBatch
-        },
-        onceDrain: (listener) => {
-          call.once('drain', listener)
-          return () => call.removeListener('drain', listener)
-        },
-      },
+      // grpc-js calls back once the frame has gone to the HTTP/2 session: until then it holds the frame
+      { write: (item, written) => call.write(item.response, () => written()) },
       {
         capacity: deps.queueSize,
         maxBytes: deps.queueBytes,
         sizeOf: (item) => item.response.data.length,
-        onDrop: (item) => deps.metrics.queueDrops.inc({ topic: item.topic }),
+        // in grpc-js's hands a response is also its protobuf encoding (shared by the streams) and the
+        // stream's own copy of the frame
+        sinkSizeOf: (item) => 3 * item.response.data.length,
+        sinkCapacity: deps.writeBatch,
+        onDrop: (item) => deps.metrics.queueDrops.inc({ topic: deps.metrics.topicLabel(item.topic) }),
         log: deps.log,
         logContext: { stream: this.id, peer: this.peer },
       },
     )
     call.on('data', (request: SidecarRequest) => this.onRequest(request))
     call.on('end', () => void this.onHalfClose())
-    call.on('cancelled', () => this.close('cancelled'))
+    call.on('cancelled', () => {
+      // grpc-js destroys the call right after this event: take what it still holds first.
+      // (It also fires after an ordinary end, and after shutdown: nothing is left unread then.)
+      if (this.state !== 'open') {
+        this.close('cancelled')
+        return
+      }
+      this.close('cancelled')
+      this.takeBacklog()
+    })
     call.on('error', (err: Error) => {
       this.log.debug({ err }, 'sidecar stream failed')
       this.close('error')
@@ -144,6 +160,8 @@ export class StreamSession {
       topics: [...this.topicTrace.keys()],
       queued: this.queue.length,
       maxQueued: this.queue.highWater,
+      inFlight: this.queue.inFlight,
+      heldBytes: this.queue.heldBytes,
       dropped: this.queue.dropped,
       inflightPublishes: this.inflight.size,
     }
@@ -164,21 +182,25 @@ export class StreamSession {
   }
 
   private onRequest(request: SidecarRequest): void {
-    if (this.state !== 'open') return
-    this.countTurn()
-    let command
-    try {
-      command = parseStreamRequest(request, this.deps.maxMessageSize)
-    } catch (err) {
-      this.reject(err, request)
+    if (this.state === 'closed') {
+      // the handler stream's own buffer, emptied by takeBacklog
+      this.handleAfterClose(request)
       return
     }
+    if (this.state !== 'open') return
+    this.countTurn()
+    const command = this.parse(request)
+    if (command === undefined) return
     switch (command.kind) {
       case 'publish':
         this.publish(command.topic, command.data, request)
         return
       case 'subscribe':
         try {
+          if (!this.topicTrace.has(command.topic) && this.topicTrace.size >= this.deps.maxTopics) {
+            throw new OptimumError('resource_exhausted',
+              `a stream may hold at most ${this.deps.maxTopics} topics (SIDECAR_MAX_TOPICS_PER_STREAM); unsubscribe from one first`)
+          }
           this.deps.refs.add(command.topic, this)
           // Trace responses (types 2, 3) are opt-in per topic; the engine exposes no trace source yet, so none are sent.
           this.topicTrace.set(command.topic, command.trace)
@@ -201,7 +223,7 @@ export class StreamSession {
       .publish(topic, data)
       .then(
         (result) => {
-          if (result.fresh) this.deps.metrics.published.inc({ topic })
+          if (result.fresh) this.deps.metrics.published.inc({ topic: this.deps.metrics.topicLabel(topic) })
         },
         (err: unknown) => this.reject(err, request),
       )
@@ -216,10 +238,78 @@ export class StreamSession {
     }
   }
 
+  private hasRoom(): boolean {
+    return this.inflight.size < this.deps.maxInflightPublishes && this.inflightBytes < this.deps.maxInflightBytes
+  }
+
   private maybeResume(): void {
-    if (this.inflight.size < this.deps.maxInflightPublishes && this.inflightBytes < this.deps.maxInflightBytes) {
-      this.unpause('inflight')
+    if (!this.hasRoom()) return
+    this.unpause('inflight')
+    if (this.backlog !== undefined) this.scheduleBacklog()
+  }
+
+  /** The call ended abnormally: what grpc-js had received for it is published all the same. */
+  private takeBacklog(): void {
+    const unread = takeUnreadRequests(this.call)
+    if (unread === undefined) {
+      this.log.debug('grpc-js internals changed: requests received before a stream was cancelled may be lost')
+      return
     }
+    this.unread = unread
+    this.appendBacklog(unread[Symbol.iterator]())
+    this.scheduleBacklog()
+  }
+
+  private handleAfterClose(request: SidecarRequest): void {
+    this.appendBacklog([request][Symbol.iterator]())
+    this.scheduleBacklog()
+  }
+
+  private appendBacklog(more: Iterator<SidecarRequest>): void {
+    const before = this.backlog
+    this.backlog =
+      before === undefined
+        ? more
+        : (function* () {
+            for (let next = before.next(); !next.done; next = before.next()) yield next.value
+            for (let next = more.next(); !next.done; next = more.next()) yield next.value
+          })()
+  }
+
+  private scheduleBacklog(): void {
+    if (this.backlogScheduled) return
+    this.backlogScheduled = true
+    setImmediate(() => {
+      this.backlogScheduled = false
+      this.drainBacklog()
+    })
+  }
+
+  /** Up to REQUESTS_PER_TURN backlog publishes per turn, while the in-flight limits allow. */
+  private drainBacklog(): void {
+    const backlog = this.backlog
+    if (backlog === undefined) return
+    for (let handled = 0; handled < REQUESTS_PER_TURN; handled++) {
+      if (!this.hasRoom()) return // maybeResume schedules the rest
+      const next = backlog.next()
+      if (next.done) {
+        this.backlog = undefined
+        if (this.backlogPublished > 0) {
+          this.log.info({ published: this.backlogPublished }, 'published the requests a closed sidecar stream had sent before it ended')
+        }
+        if ((this.unread?.skipped ?? 0) > 0) {
+          this.log.warn({ skipped: this.unread!.skipped }, 'a closed sidecar stream left compressed or malformed requests that could not be read')
+        }
+        return
+      }
+      const request = next.value
+      if (request.command !== Command.Publish) continue
+      const command = this.parse(request)
+      if (command?.kind !== 'publish') continue
+      this.backlogPublished++
+      this.publish(command.topic, command.data, request)
+    }
+    this.scheduleBacklog()
   }
 
   /**
@@ -246,6 +336,16 @@ export class StreamSession {
   private unpause(reason: 'inflight' | 'turn'): void {
     if (!this.pauses.delete(reason) || this.pauses.size > 0) return
     if (this.state === 'open') this.call.resume()
+  }
+
+  /** The request validated, or undefined when it was refused (with an error response). */
+  private parse(request: SidecarRequest): StreamCommand | undefined {
+    try {
+      return parseStreamRequest(request, this.deps.maxMessageSize)
+    } catch (err) {
+      this.reject(err, request)
+      return undefined
+    }
   }
 
   /** Sends the error response for a failed request; the stream stays open. */

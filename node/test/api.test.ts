@@ -1,10 +1,12 @@
 import { pino } from 'pino'
 import { afterEach, describe, expect, it } from 'vitest'
+import { parseNodeConfig } from '../../common/config/index.js'
 import { silentLogger } from '../../common/logger.js'
 import type { VersionInfo } from '../../common/version.js'
 import { percent } from '../api/format.js'
 import { ApiServer, type ApiServerOptions } from '../api/server.js'
 import { NodeMetrics } from '../metrics.js'
+import { ListenError } from '../startup-failure.js'
 import type { NodeView } from '../node-view.js'
 import { SystemStats, type SystemUsage, type UsageSampler } from '../system-stats.js'
 
@@ -140,6 +142,31 @@ describe('HTTP API', () => {
     })
   })
 
+  it('GET /api/v1/topics?topic=<t> lists only that topic', async () => {
+    const { base } = await startApi()
+    expect(await (await get(`${base}/api/v1/topics?topic=beta`)).json()).toEqual({ topics: [{ topic: 'beta', mesh_peers: [PEER_B] }] })
+    expect(await (await get(`${base}/api/v1/topics?topic=gamma`)).json()).toEqual({ topics: [] })
+    expect(await (await get(`${base}/api/v1/topics?topic=${encodeURIComponent('al pha')}`)).json()).toEqual({ topics: [] })
+  })
+
+  it('GET /api/v1/config serves the effective configuration', async () => {
+    const config = parseNodeConfig({ NODE_MODE: 'gossipsub', SIDECAR_MAX_STREAMS: '7', NODE_COUNTRY_ISO: 'de' })
+    const { base } = await startApi({ config })
+    const res = await get(`${base}/api/v1/config`)
+    expect(res.status).toBe(200)
+    const body = (await res.json()) as Record<string, unknown>
+    expect(body).toEqual(JSON.parse(JSON.stringify(config)))
+    expect(body).toMatchObject({ mode: 'gossipsub', limits: { maxStreams: 7 }, location: { countryIso: 'DE' }, gossipsub: { port: 6060 } })
+  })
+
+  it('caps the topic label: the first METRICS_MAX_TOPICS topics have their own series, the rest share "other"', async () => {
+    const metrics = new NodeMetrics({ peerCount: () => 0, meshSizes: () => new Map(), transfer: () => ({ sent: 0, received: 0 }) }, {}, { maxTopics: 3 })
+    for (let i = 0; i < 50; i++) metrics.published.inc({ topic: metrics.topicLabel(`t-${i}`) })
+    metrics.published.inc({ topic: metrics.topicLabel('t-1') })
+    const { values } = await metrics.published.get()
+    expect(Object.fromEntries(values.map((v) => [v.labels.topic, v.value]))).toEqual({ 't-0': 1, 't-1': 2, 't-2': 1, other: 47 })
+  })
+
   it('GET /metrics serves the registry in Prometheus text format', async () => {
     const view = fakeView()
     const metrics = metricsFor(view, { sent: 4096, received: 8192 })
@@ -242,7 +269,10 @@ describe('HTTP API', () => {
 
     // A busy port is refused with the listen error, and nothing is left half-started.
     const third = new ApiServer({ view, metrics, version, stats: new SystemStats(), log: silentLogger, host: '127.0.0.1', port })
-    await expect(third.start()).rejects.toMatchObject({ code: 'EADDRINUSE' })
+    const refused = await third.start().then(() => undefined, (err: unknown) => err as ListenError)
+    expect(refused).toBeInstanceOf(ListenError)
+    expect(refused).toMatchObject({ server: 'api', host: '127.0.0.1', port })
+    expect((refused!.cause as NodeJS.ErrnoException).code).toBe('EADDRINUSE')
     await third.stop()
 
     // A stopped server can start again.

@@ -56,6 +56,7 @@ describe('BootstrapDialer', () => {
     dialer.peerDisconnected('someone-else')
     dialer.peerDisconnected('boot')
     await waitFor('the redial', () => dials === 2)
+    // No event marks "no further dial": five backoff periods (minDelayMs 10) without one will do.
     await new Promise((resolve) => setTimeout(resolve, 50))
     expect(dials).toBe(2)
     expect(lines.map((l) => l.msg)).toContain('lost connection to bootstrap peer; redialling')
@@ -79,6 +80,7 @@ describe('BootstrapDialer', () => {
     await waitFor('a few attempts', () => attempts >= 2)
     dialer.stop()
     const seen = attempts
+    // No event marks "no further attempt": twelve retry periods (5 ms) without more than the one in flight will do.
     await new Promise((resolve) => setTimeout(resolve, 60))
     expect(attempts).toBeLessThanOrEqual(seen + 1)
   })

@@ -1,6 +1,10 @@
 import { spawn } from 'node:child_process'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { createServer, type Server } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url))
 
@@ -44,7 +48,7 @@ describe('node/main.ts', () => {
 
   it('refuses NODE_MODE=optimum with one clear line until that mode is built', async () => {
     const run = await runNode({ NODE_MODE: 'optimum' })
-    expect(run.code).toBe(1)
+    expect(run.code).toBe(2)
     expect(run.stderr.trim()).toBe('p2pnode: NODE_MODE=optimum is not available in this build yet; set NODE_MODE=gossipsub')
   }, 30_000)
 
@@ -53,4 +57,53 @@ describe('node/main.ts', () => {
     expect(run.code).toBe(2)
     expect(run.stderr.trim()).toBe('OPTIMUM_MESH_MIN="abc" is invalid: expected an integer from 1 to 1000')
   }, 30_000)
+
+  describe('start-up failures: one line naming the variable, the value and the cause, exit 2', () => {
+    let taken: Server
+    let port: number
+    const dir = mkdtempSync(join(tmpdir(), 'optimum-main-'))
+    const notADir = join(dir, 'a-file')
+    writeFileSync(notADir, 'x')
+
+    beforeAll(async () => {
+      taken = createServer()
+      await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve))
+      port = (taken.address() as { port: number }).port
+    })
+    afterAll(async () => {
+      await new Promise((resolve) => taken.close(resolve))
+      rmSync(dir, { recursive: true, force: true })
+    })
+
+    const expectOneLine = (run: Run, line: string) => {
+      expect(run.code).toBe(2)
+      expect(run.stderr).toBe(`${line}\n`)
+    }
+
+    it.each([
+      ['SIDECAR_PORT', 'the sidecar'],
+      ['API_PORT', 'the HTTP API'],
+      ['GOSSIPSUB_PORT', 'libp2p'],
+    ])('%s in use', async (name, what) => {
+      const run = await runNode({ NODE_MODE: 'gossipsub', [name]: String(port) })
+      expectOneLine(run, `${name}="${port}" cannot be used: ${what} cannot listen on 127.0.0.1:${port}: the port is already in use (EADDRINUSE)`)
+    }, 30_000)
+
+    it('a bind host that is not an address of this machine', async () => {
+      const run = await runNode({ NODE_MODE: 'gossipsub', LISTEN_HOST: '192.0.2.1' })
+      expectOneLine(run, 'LISTEN_HOST="192.0.2.1" cannot be used: libp2p cannot listen on 192.0.2.1:0: no network interface of this machine has that address (EADDRNOTAVAIL)')
+    }, 30_000)
+
+    it('a bind host name that does not resolve', async () => {
+      const run = await runNode({ NODE_MODE: 'gossipsub', LISTEN_HOST: 'no-such-host.invalid' })
+      expect(run.code).toBe(2)
+      // ENOTFOUND, or EAI_AGAIN on a machine without DNS
+      expect(run.stderr).toMatch(/^LISTEN_HOST="no-such-host\.invalid" cannot be used: cannot resolve no-such-host\.invalid: .+ \((ENOTFOUND|EAI_AGAIN)\)\n$/)
+    }, 30_000)
+
+    it('an identity dir that cannot be read', async () => {
+      const run = await runNode({ NODE_MODE: 'gossipsub', IDENTITY_DIR: notADir })
+      expectOneLine(run, `IDENTITY_DIR="${notADir}" cannot be used: cannot read identity file ${notADir}/p2p.key: a part of the path is not a directory`)
+    }, 30_000)
+  })
 })

@@ -4,36 +4,23 @@ import { silentLogger } from '../../common/logger.js'
 import { OutboundQueue, type OutboundSink } from '../sidecar/outbound-queue.js'
 import { TopicRefs } from '../sidecar/topic-refs.js'
 
-/** A sink that accepts `room` items, then reports full until `drain()` is called. */
+/** A sink that holds what it is given until `send()` lets the oldest `n` go (its write callbacks run). */
 class FakeSink implements OutboundSink<number> {
   readonly written: number[] = []
-  private listeners: (() => void)[] = []
-  private held = 0
+  private pending: (() => void)[] = []
 
-  constructor(private room: number) {}
-
-  write(item: number): boolean {
+  write(item: number, written: () => void): void {
     this.written.push(item)
-    this.held++
-    return this.held < this.room
+    this.pending.push(written)
   }
 
-  onceDrain(listener: () => void): () => void {
-    this.listeners.push(listener)
-    return () => {
-      this.listeners = this.listeners.filter((l) => l !== listener)
-    }
+  /** The oldest `n` held items leave the sink (default: all of them). */
+  send(n = this.pending.length): void {
+    for (const done of this.pending.splice(0, n)) done()
   }
 
-  drain(): void {
-    this.held = 0
-    const listeners = this.listeners
-    this.listeners = []
-    for (const listener of listeners) listener()
-  }
-
-  get waiting(): number {
-    return this.listeners.length
+  get held(): number {
+    return this.pending.length
   }
 }
 
@@ -44,43 +31,47 @@ function capturingLogger() {
 }
 
 describe('OutboundQueue', () => {
-  it('writes straight through while the sink accepts', () => {
-    const sink = new FakeSink(100)
+  it('writes straight through while the sink sends', () => {
+    const sink = new FakeSink()
     const queue = new OutboundQueue(sink, { capacity: 4, log: silentLogger })
-    for (let i = 0; i < 10; i++) queue.push(i)
+    for (let i = 0; i < 10; i++) {
+      queue.push(i)
+      sink.send()
+    }
     expect(sink.written).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9])
     expect(queue.length).toBe(0)
   })
 
-  it('holds items while the sink is full and sends them in order on drain', async () => {
-    const sink = new FakeSink(2)
-    const queue = new OutboundQueue(sink, { capacity: 4, log: silentLogger })
+  it('hands the sink at most its share, holds the rest and sends them in order', async () => {
+    const sink = new FakeSink()
+    const queue = new OutboundQueue(sink, { capacity: 8, sinkCapacity: 2, log: silentLogger })
     for (let i = 0; i < 5; i++) queue.push(i)
     expect(sink.written).toEqual([0, 1])
     expect(queue.length).toBe(3)
+    expect(queue.inFlight).toBe(2)
     const flushed = queue.flush()
-    sink.drain() // takes 2, full again
-    expect(sink.written).toEqual([0, 1, 2, 3])
-    sink.drain()
+    sink.send(1)
+    expect(sink.written).toEqual([0, 1, 2])
+    sink.send()
     expect(sink.written).toEqual([0, 1, 2, 3, 4])
     await flushed
     expect(queue.length).toBe(0)
   })
 
-  it('drops the oldest queued item when full, counts each drop, logs once per episode', () => {
-    const sink = new FakeSink(1)
+  it('counts what the sink holds against the bound: drops the oldest queued, logs once per episode', () => {
+    const sink = new FakeSink()
     const { log, lines } = capturingLogger()
     const dropped: number[] = []
-    const queue = new OutboundQueue(sink, { capacity: 3, log, onDrop: (item) => dropped.push(item) })
+    const queue = new OutboundQueue(sink, { capacity: 4, sinkCapacity: 1, log, onDrop: (item) => dropped.push(item) })
     for (let i = 0; i < 10; i++) queue.push(i)
-    // 0 went to the sink; 1..9 competed for 3 places: the newest stay
+    // 0 is in the sink; 1..9 competed for the 3 other places: the newest stay
     expect(dropped).toEqual([1, 2, 3, 4, 5, 6])
-    expect(queue.length).toBe(3)
+    expect(queue.length + queue.inFlight).toBe(4)
     expect(queue.highWater).toBe(3)
     expect(queue.dropped).toBe(6)
     expect(lines.filter((l) => l.level === 40)).toHaveLength(1)
 
-    for (let i = 0; i < 3; i++) sink.drain()
+    for (let i = 0; i < 4; i++) sink.send()
     expect(sink.written).toEqual([0, 7, 8, 9])
     expect(lines.filter((l) => l.level === 30)).toEqual([expect.objectContaining({ dropped: 6 })])
 
@@ -89,41 +80,52 @@ describe('OutboundQueue', () => {
     expect(lines.filter((l) => l.level === 40)).toHaveLength(2)
   })
 
-  it('also bounds the bytes it holds: large items push out as many old ones as they need', () => {
-    const sink = new FakeSink(1)
+  it('bounds bytes held, queued and in the sink; the sink takes at most half', () => {
+    const sink = new FakeSink()
     const dropped: number[] = []
     // items are their own size in bytes
     const queue = new OutboundQueue(sink, { capacity: 100, maxBytes: 10, sizeOf: (item: number) => item, log: silentLogger, onDrop: (item) => dropped.push(item) })
-    for (const item of [1, 3, 3, 3]) queue.push(item) // 1 goes to the sink; 9 bytes held
-    expect(queue.length).toBe(3)
-    queue.push(5) // 14 > 10: the two oldest 3s go
+    for (const item of [2, 3, 3, 3]) queue.push(item) // the sink takes 2 and 3 (5 = half); then 3 + 3 > 10 - 5
+    expect(sink.written).toEqual([2, 3])
+    expect(dropped).toEqual([3])
+    expect(queue.heldBytes).toBe(8) // 5 in the sink + 3 queued
+    queue.push(4) // 12 > 10: the queued 3 goes
     expect(dropped).toEqual([3, 3])
-    queue.push(20) // larger than the bound: held alone
-    expect(dropped).toEqual([3, 3, 3, 5])
+    expect(queue.heldBytes).toBe(9)
+    queue.push(20) // larger than the bound: held alone once the queued 4 is gone
+    expect(dropped).toEqual([3, 3, 4])
     expect(queue.length).toBe(1)
-    sink.drain()
-    expect(sink.written).toEqual([1, 20])
-    queue.push(10) // the sink is full again, but the byte count went back to 0: 10 fits
-    expect(queue.length).toBe(1)
-    expect(dropped).toEqual([3, 3, 3, 5])
+    sink.send()
+    expect(sink.written).toEqual([2, 3, 20]) // the sink always takes one item, however large
+    expect(queue.heldBytes).toBe(20)
   })
 
   it('close discards what is queued, stops writing and settles flush', async () => {
-    const sink = new FakeSink(1)
-    const queue = new OutboundQueue(sink, { capacity: 8, log: silentLogger })
+    const sink = new FakeSink()
+    const queue = new OutboundQueue(sink, { capacity: 8, sinkCapacity: 1, log: silentLogger })
     for (let i = 0; i < 5; i++) queue.push(i)
     const flushed = queue.flush()
     queue.close()
     await flushed
-    expect(sink.waiting).toBe(0)
     queue.push(99)
-    sink.drain()
+    sink.send()
     expect(sink.written).toEqual([0])
     expect(queue.length).toBe(0)
   })
 
+  it('grows its ring only as items wait', () => {
+    const sink = new FakeSink()
+    const queue = new OutboundQueue(sink, { capacity: 10_000, sinkCapacity: 1, log: silentLogger })
+    const ringLength = () => (queue as unknown as { ring: unknown[] }).ring.length
+    expect(ringLength()).toBe(0)
+    for (let i = 0; i < 40; i++) queue.push(i)
+    expect(ringLength()).toBe(64)
+    for (let i = 0; i < 40; i++) sink.send()
+    expect(sink.written).toEqual(Array.from({ length: 40 }, (_, i) => i))
+  })
+
   it('refuses a capacity below 1', () => {
-    expect(() => new OutboundQueue(new FakeSink(1), { capacity: 0, log: silentLogger })).toThrow(RangeError)
+    expect(() => new OutboundQueue(new FakeSink(), { capacity: 0, log: silentLogger })).toThrow(RangeError)
   })
 })
 

@@ -1,4 +1,3 @@
-import * as net from 'node:net'
 import * as grpc from '@grpc/grpc-js'
 import { afterEach, describe, expect, it } from 'vitest'
 import { clientChannelOptions } from '../../common/grpc-options.js'
@@ -19,6 +18,7 @@ import { MAX_TOPIC_BYTES } from '../pubsub/validation.js'
 import { SidecarServer, type SidecarServerOptions } from '../sidecar/server.js'
 import { MemoryEngine } from './support/memory-engine.js'
 import { idleMetrics, testSidecarOptions } from './support/sidecar.js'
+import { tcpRelay } from './support/tcp-relay.js'
 
 const { CommandStream } = loadSidecarProto()
 const MAX_MESSAGE = 64 * 1024
@@ -112,48 +112,6 @@ class Stream {
 
   ended(timeoutMs = 10_000): Promise<grpc.StatusObject> {
     return until(() => this.status !== undefined, 'the stream to end', timeoutMs).then(() => this.status!)
-  }
-}
-
-/** A TCP relay in front of the sidecar whose connections can be cut, like a network failure. */
-async function tcpRelay(
-  target: number,
-): Promise<{ port: number; cut(): void; stall(): void; close(): Promise<void> }> {
-  const sockets = new Set<net.Socket>()
-  const upstream = new Set<net.Socket>()
-  let stalled = false
-  const relay = net.createServer((inbound) => {
-    const outbound = net.connect(target, '127.0.0.1')
-    upstream.add(outbound)
-    for (const socket of [inbound, outbound]) {
-      sockets.add(socket)
-      socket.on('error', () => socket.destroy())
-      socket.on('close', () => sockets.delete(socket))
-    }
-    inbound.pipe(outbound)
-    // server → client by hand, so that stall() can stop it at the TCP level
-    outbound.on('data', (chunk: Buffer) => {
-      if (!inbound.write(chunk)) outbound.pause()
-    })
-    inbound.on('drain', () => {
-      if (!stalled) outbound.resume()
-    })
-    if (stalled) outbound.pause()
-  })
-  await new Promise<void>((resolve) => relay.listen(0, '127.0.0.1', resolve))
-  return {
-    port: (relay.address() as net.AddressInfo).port,
-    cut: () => {
-      for (const socket of sockets) socket.destroy()
-    },
-    stall: () => {
-      stalled = true
-      for (const socket of upstream) socket.pause()
-    },
-    close: () => {
-      for (const socket of sockets) socket.destroy()
-      return new Promise((resolve) => relay.close(() => resolve()))
-    },
   }
 }
 
@@ -333,7 +291,7 @@ describe('sidecar ListenCommands', () => {
 describe('sidecar slow subscribers', () => {
   it('drops the oldest for a stalled stream and never holds back a healthy one', async () => {
     const queueSize = 8
-    // writeBatch 16 (grpc-js's own mark) keeps the test small: a stalled stream holds queueSize + writeBatch
+    // writeBatch 16 keeps the test small (the sink takes at most half the queue size anyway)
     const { server, metrics, port } = await startSidecar({ queueSize, writeBatch: 16 })
     // default 64 KiB HTTP/2 windows: a paused client fills them after a few messages
     const stalled = new Stream(connect(port))
@@ -450,6 +408,23 @@ describe('sidecar unary RPCs', () => {
     expect(await counterValue(metrics.delivered, 'once')).toBe(3)
   })
 
+  it('Publish of a seen id with another body is ALREADY_EXISTS; on a stream the error code is conflict', async () => {
+    const { engine, port } = await startSidecar()
+    const client = connect(port)
+    expect(await publishUnary(client, { topic: 't', data: Buffer.from('first'), message_id: 'dup-1' })).toEqual({ message_id: 'dup-1', fresh: true })
+    const conflict = await publishError(client, { topic: 't', data: Buffer.from('second'), message_id: 'dup-1' })
+    expect(conflict.code).toBe(grpc.status.ALREADY_EXISTS)
+    expect(conflict.details).toContain('different body')
+    expect(engine.published.map((p) => Buffer.from(p.data).toString())).toEqual(['first'])
+
+    const { OptimumError } = await import('../../common/errors.js')
+    const s = new Stream(client)
+    engine.failWith = new OptimumError('already_exists', 'message id x was already published with a different body')
+    s.publish('t', 'again')
+    await until(() => s.errors().length === 1, 'the error response')
+    expect(s.errors()[0]).toMatchObject({ code: 'conflict', command: Command.Publish, topic: 't' })
+  })
+
   it('maps Publish errors to gRPC status codes', async () => {
     const { engine, port } = await startSidecar()
     const client = connect(port)
@@ -479,13 +454,24 @@ describe('sidecar unary RPCs', () => {
     expect(internal.details).not.toContain('secret')
   })
 
-  it('Health reports the mode and usage; ListTopics the subscribed topics', async () => {
-    const { server, port } = await startSidecar()
+  it('Health reports the mode, usage, address and location; ListTopics the subscribed topics', async () => {
+    const { server, port } = await startSidecar({
+      identity: { p2pAddress: () => '/ip4/127.0.0.1/tcp/7070/p2p/12D3KooWTest', country: 'Germany', countryIso: 'DE' },
+    })
     const client = connect(port)
     const health = await unary<Awaited<ReturnType<SidecarServerOptions['health']>> & { status: boolean; nodeMode: string }>(
       (cb) => client.Health({}, cb),
     )
-    expect(health).toEqual({ status: true, nodeMode: 'optimum', cpuUsed: 12.5, memoryUsed: 40.25, diskUsed: expect.closeTo(84.05, 4) })
+    expect(health).toEqual({
+      status: true,
+      nodeMode: 'optimum',
+      cpuUsed: 12.5,
+      memoryUsed: 40.25,
+      diskUsed: expect.closeTo(84.05, 4),
+      p2pAddress: '/ip4/127.0.0.1/tcp/7070/p2p/12D3KooWTest',
+      country: 'Germany',
+      country_iso: 'DE',
+    })
 
     expect(await unary((cb) => client.ListTopics({}, cb))).toEqual({ topics: [] })
     const s = new Stream(client)
@@ -494,6 +480,61 @@ describe('sidecar unary RPCs', () => {
     await until(() => holders(server, 'two') === 1, 'subscriptions')
     const list = await unary<{ topics: string[] }>((cb) => client.ListTopics({}, cb))
     expect(list.topics.sort()).toEqual(['one', 'two'])
+  })
+})
+
+describe('sidecar limits', () => {
+  it('refuses streams past the total and the per-connection caps with RESOURCE_EXHAUSTED', async () => {
+    const { server, port } = await startSidecar({ limits: { maxStreams: 3, maxStreamsPerConnection: 2 } })
+    const first = connect(port)
+    const a = new Stream(first)
+    const b = new Stream(first)
+    const c = new Stream(first) // third on one connection
+    for (const s of [a, b, c]) s.subscribe('cap')
+    expect((await c.ended()).code).toBe(grpc.status.RESOURCE_EXHAUSTED)
+    expect(c.status!.details).toContain('SIDECAR_MAX_STREAMS_PER_CONNECTION')
+    const d = new Stream(connect(port)) // another connection: fine, 3 in all
+    d.subscribe('cap')
+    await until(() => holders(server, 'cap') === 3, 'three streams')
+    const e = new Stream(connect(port)) // a fourth: over the total
+    e.subscribe('cap')
+    expect((await e.ended()).code).toBe(grpc.status.RESOURCE_EXHAUSTED)
+    expect(e.status!.details).toContain('SIDECAR_MAX_STREAMS')
+    // a slot frees when a stream ends
+    a.call.cancel()
+    await until(() => server.streamCount === 2, 'a to end')
+    const f = new Stream(connect(port))
+    f.subscribe('cap')
+    await until(() => holders(server, 'cap') === 3, 'a new stream in the freed slot')
+  })
+
+  it('answers a subscribe past the per-stream topic cap with an error response', async () => {
+    const { server, port } = await startSidecar({ limits: { maxTopicsPerStream: 2 } })
+    const s = new Stream(connect(port))
+    s.subscribe('one')
+    s.subscribe('two')
+    s.subscribe('one') // held already: not a new topic
+    s.subscribe('three')
+    await until(() => s.errors().length === 1, 'the refusal')
+    expect(s.errors()[0]).toMatchObject({ code: 'resource_exhausted', command: Command.Subscribe, topic: 'three' })
+    expect(server.streamStats()[0]!.topics.sort()).toEqual(['one', 'two'])
+    s.send({ command: Command.Unsubscribe, topic: 'one' })
+    s.subscribe('three')
+    await until(() => holders(server, 'three') === 1, 'three after a slot freed')
+  })
+
+  it('refuses unary Publish calls past the in-flight cap with RESOURCE_EXHAUSTED', async () => {
+    // each publish takes a second: the three calls are surely all in flight together
+    const engine = new MemoryEngine({ maxMessageSize: MAX_MESSAGE, publishDelayMs: 1_000 })
+    const { port } = await startSidecar({ engine, limits: { maxUnaryPublishes: 2 } })
+    const client = connect(port)
+    const settled = await Promise.allSettled([1, 2, 3].map((i) => publishUnary(client, { topic: 't', data: Buffer.from(`p-${i}`) })))
+    const refused = settled.filter((r) => r.status === 'rejected')
+    expect(refused).toHaveLength(1)
+    expect(((refused[0] as PromiseRejectedResult).reason as grpc.ServiceError).code).toBe(grpc.status.RESOURCE_EXHAUSTED)
+    expect(engine.published).toHaveLength(2)
+    // the slots are free again once those finished
+    expect((await publishUnary(client, { topic: 't', data: Buffer.from('later') })).fresh).toBe(true)
   })
 })
 

@@ -7,6 +7,7 @@ import {
   type PubSubEngine,
   type PublishResult,
 } from '../../pubsub/engine.js'
+import { bodyDigest } from '../../pubsub/seen-messages.js'
 
 export interface MemoryEngineOptions {
   maxMessageSize?: number
@@ -31,7 +32,8 @@ export class MemoryEngine implements PubSubEngine {
   /** Set to make the next publishes reject with this error. */
   failWith: Error | undefined
   private readonly subscribed = new Set<string>()
-  private readonly seen = new Set<string>()
+  /** id → digest of the body, as the engines remember them (a different body under a seen id is a conflict). */
+  private readonly seen = new Map<string, Buffer>()
   private readonly listeners = new Set<MessageListener>()
   private readonly publishDelayMs: number
 
@@ -75,8 +77,12 @@ export class MemoryEngine implements PubSubEngine {
     if (this.publishDelayMs > 0) await new Promise((resolve) => setTimeout(resolve, this.publishDelayMs))
     if (this.failWith) throw this.failWith
     const messageId = id ?? randomBytes(16).toString('hex')
-    if (this.seen.has(messageId)) return { id: messageId, fresh: false, peers: 0 }
-    this.seen.add(messageId)
+    const known = this.seen.get(messageId)
+    if (known !== undefined) {
+      if (!known.equals(bodyDigest(data))) throw new OptimumError('already_exists', `message id ${messageId} was already published with a different body`)
+      return { id: messageId, fresh: false, peers: 0 }
+    }
+    this.seen.set(messageId, bodyDigest(data))
     const copy = Uint8Array.from(data)
     this.published.push({ topic, id: messageId, data: copy })
     if (this.subscribed.has(topic)) this.emit({ id: messageId, topic, data: copy, source: this.peerId })
@@ -87,7 +93,7 @@ export class MemoryEngine implements PubSubEngine {
   inject(topic: string, data: Uint8Array, source = '12D3KooWRemoteTestPeer0000000000000000000000000000', id?: string): void {
     const messageId = id ?? randomBytes(16).toString('hex')
     if (this.seen.has(messageId)) return
-    this.seen.add(messageId)
+    this.seen.set(messageId, bodyDigest(data))
     if (this.subscribed.has(topic)) this.emit({ id: messageId, topic, data, source })
   }
 
