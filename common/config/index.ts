@@ -13,6 +13,7 @@ export type {
   OptimumConfig,
   P2PNodeAddress,
   ProxyConfig,
+  ProxyEdgeConfig,
 } from './types.js'
 export { ConfigError } from './error.js'
 export { formatHostPort, parseNodeConfig, parseProxyConfig } from './parse.js'

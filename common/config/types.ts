@@ -64,4 +64,14 @@ export interface ProxyConfig {
   logLevel: LogLevel
   redisUrl: string
   redisPrefix: string
+  edge: ProxyEdgeConfig
+}
+
+/** What the proxy's client-facing servers (HTTP, WebSocket, gRPC) enforce. */
+export interface ProxyEdgeConfig {
+  /** In [0,1]: for subscriptions that name no threshold. */
+  defaultThreshold: number
+  maxMessageSize: number
+  clientBufferBytes: number
+  publishTimeoutMs: number
 }
