@@ -13,6 +13,7 @@ export type {
   OptimumConfig,
   P2PNodeAddress,
   ProxyConfig,
+  RedisMode,
   ProxyEdgeConfig,
 } from './types.js'
 export { ConfigError } from './error.js'
