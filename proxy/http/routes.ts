@@ -4,6 +4,7 @@ import { OptimumError } from '../../common/errors.js'
 import type { VersionInfo } from '../../common/version.js'
 import type { ProxyMetrics } from '../metrics.js'
 import type { NodeStatus } from '../nodes/node-pool.js'
+import type { ClientAuth } from '../service/auth.js'
 import { TOPIC_NOT_ASSIGNED, type ClientApi } from '../service/client-api.js'
 import type { ProxyStore } from '../store/store.js'
 import { readJsonObject } from './body.js'
@@ -13,6 +14,7 @@ import { readUsage } from './usage.js'
 
 export interface RouteDeps {
   api: ClientApi
+  auth: ClientAuth
   store: Pick<ProxyStore, 'ping' | 'stats'>
   nodes(): NodeStatus[]
   connections(): { websocket: number; grpc: number }
@@ -43,12 +45,14 @@ function addClientRoutes(router: Router, family: RouteFamily, deps: RouteDeps): 
   router.post(`${family.prefix}/subscribe`, async (ctx) => {
     const body = await readJsonObject(ctx.req, limit)
     const { clientId, topic, threshold } = parseSubscribe(body, family, api.defaultThreshold)
+    await authorize(ctx, deps.auth, clientId)
     await api.subscribe(clientId, [topic], threshold)
     ctx.body = family.subscribed(clientId, topic, threshold)
   })
   router.post(`${family.prefix}/publish`, async (ctx) => {
     const body = await readJsonObject(ctx.req, limit)
     const input = parsePublish(body, family, api.maxMessageSize)
+    await authorize(ctx, deps.auth, input.clientId)
     const outcome = await api.publish(input)
     deps.metrics.published.inc({ status: outcome.status })
     ctx.body = family.published(outcome.status, input.clientId, input.topic, outcome.messageId)
@@ -65,12 +69,14 @@ function addV1Routes(router: Router, deps: RouteDeps): void {
   router.post('/api/v1/unsubscribe', async (ctx) => {
     const body = await readJsonObject(ctx.req, 64 * 1024)
     const { clientId, topic } = parseUnsubscribe(body, V1_FAMILY)
+    await authorize(ctx, deps.auth, clientId)
     if (!(await api.unsubscribe(clientId, topic))) throw new OptimumError('not_found', TOPIC_NOT_ASSIGNED)
     ctx.body = { status: 'unsubscribed', client_id: clientId, topic }
   })
   router.get('/api/v1/topics', async (ctx) => {
     const clientId = singleQuery(ctx, 'client_id')
     if (!clientId) throw new OptimumError('invalid_argument', V1_FAMILY.missing.clientId)
+    await authorize(ctx, deps.auth, clientId)
     const topics = [...(await api.topics(clientId)).keys()].sort()
     ctx.body = { client_id: clientId, topics, count: topics.length }
   })
@@ -107,6 +113,11 @@ function addV1Routes(router: Router, deps: RouteDeps): void {
       connections: deps.connections(),
     }
   })
+}
+
+function authorize(ctx: Koa.Context, auth: ClientAuth, clientId: string): Promise<void> {
+  const authorization = ctx.get('authorization')
+  return auth.check({ clientId, ...(authorization ? { authorization } : {}) })
 }
 
 function singleQuery(ctx: Koa.Context, name: string): string | undefined {

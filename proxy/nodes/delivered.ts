@@ -1,21 +1,12 @@
 import type { DeliveredMessageJson } from '../../common/proto.js'
-
-/** A message one node's sidecar delivered to this proxy. */
-export interface NodeDelivery {
-  /** The node as named in P2P_NODES (`host:port`): the same name on every replica. */
-  node: string
-  topic: string
-  messageId: string
-  data: Buffer
-  /** SourceNodeID of the delivery JSON (the node's peer id). */
-  source: string
-}
+import type { Arrival } from '../store/store.js'
 
 /**
- * Parses a sidecar delivery (`{"MessageID","Topic","Message","SourceNodeID"}`);
+ * Parses a sidecar delivery (`{"MessageID","Topic","Message","SourceNodeID"}`)
+ * from `node` (its name in P2P_NODES, `host:port`: the same on every replica);
  * undefined when it is not one (a node bug must not crash the proxy).
  */
-export function parseDelivery(node: string, data: Uint8Array): NodeDelivery | undefined {
+export function parseDelivery(node: string, data: Uint8Array): Arrival | undefined {
   let json: Partial<Record<keyof DeliveredMessageJson, unknown>>
   try {
     json = JSON.parse(Buffer.from(data).toString('utf8')) as typeof json

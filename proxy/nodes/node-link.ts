@@ -4,7 +4,8 @@ import type { Logger } from '../../common/logger.js'
 import { Command, ResponseType, type CommandStreamClient, type PublishAck, type SidecarRequest, type SidecarResponse } from '../../common/proto.js'
 import { connectSidecar } from '../../common/sidecar-client.js'
 import { backoffDelay, type BackoffPolicy } from './backoff.js'
-import { parseDelivery, type NodeDelivery } from './delivered.js'
+import type { Arrival } from '../store/store.js'
+import { parseDelivery } from './delivered.js'
 
 export type LinkState = 'connecting' | 'up' | 'down'
 
@@ -14,7 +15,7 @@ export interface NodeLinkOptions {
   log: Logger
   backoff: BackoffPolicy
   /** Called for every delivery on a wanted topic, in stream order; the link pauses the stream while too many are pending. */
-  onDelivery(delivery: NodeDelivery): Promise<void>
+  onDelivery(delivery: Arrival): Promise<void>
   onStateChange?(link: NodeLink): void
 }
 

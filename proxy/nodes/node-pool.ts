@@ -2,14 +2,14 @@ import { formatHostPort, type P2PNodeAddress } from '../../common/config/index.j
 import { isOptimumError, OptimumError } from '../../common/errors.js'
 import type { Logger } from '../../common/logger.js'
 import { DEFAULT_BACKOFF, type BackoffPolicy } from './backoff.js'
-import type { NodeDelivery } from './delivered.js'
+import type { Arrival } from '../store/store.js'
 import { NodeLink, type LinkState } from './node-link.js'
 
 export interface NodePoolOptions {
   nodes: readonly P2PNodeAddress[]
   log: Logger
   publishTimeoutMs: number
-  onDelivery(delivery: NodeDelivery): Promise<void>
+  onDelivery(delivery: Arrival): Promise<void>
   backoff?: BackoffPolicy
 }
 
