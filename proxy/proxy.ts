@@ -2,6 +2,7 @@ import type { ProxyConfig } from '../common/config/index.js'
 import type { Logger } from '../common/logger.js'
 import { readVersionInfo, type VersionInfo } from '../common/version.js'
 import { DeliveryHub } from './delivery/hub.js'
+import { GrpcServer } from './grpc/server.js'
 import { HttpServer } from './http/server.js'
 import { ProxyMetrics } from './metrics.js'
 import { NodePool } from './nodes/node-pool.js'
@@ -43,13 +44,20 @@ export async function startProxy(config: ProxyConfig, log: Logger, version: Vers
     })
     stack.push(() => store.close())
 
-    let metrics: ProxyMetrics | undefined
+    // Gauges read these at scrape time, once everything below exists.
+    const metrics = new ProxyMetrics(
+      {
+        nodesUp: () => pool.status().filter((n) => n.state === 'up').length,
+        connections: () => ({ websocket: ws.connections, grpc: grpcServer.connections }),
+      },
+      config.clusterId ? { cluster_id: config.clusterId } : {},
+    )
     const pool = new NodePool({
       nodes: config.p2pNodes,
       log: log.child({ part: 'nodes' }),
       publishTimeoutMs: config.edge.publishTimeoutMs,
       onDelivery: async (arrival) => {
-        metrics?.arrivals.inc({ node: arrival.node })
+        metrics.arrivals.inc({ node: arrival.node })
         await store.recordArrival(arrival)
       },
     })
@@ -62,24 +70,29 @@ export async function startProxy(config: ProxyConfig, log: Logger, version: Vers
     stack.push(() => watch.stop())
 
     const hub = new DeliveryHub({ store, nodeCount: pool.size, logger: log.child({ part: 'delivery' }) })
-
-    const connections = () => ({ websocket: ws.connections, grpc: 0 })
-    metrics = new ProxyMetrics(
-      { nodesUp: () => pool.status().filter((n) => n.state === 'up').length, connections },
-      config.clusterId ? { cluster_id: config.clusterId } : {},
-    )
     const ws: WsServer = new WsServer({ hub, auth, metrics, log: log.child({ part: 'ws' }), bufferBytes: config.edge.clientBufferBytes })
     stack.push(() => ws.close())
-    // Before the sockets close: the hub stores every connection's cursor and says `shutdown`.
+    // Runs before the sockets close: the hub stores every connection's cursor and says `shutdown`.
     stack.push(() => hub.close())
 
     const api = new ClientApi(store, pool, config.edge, log.child({ part: 'api' }))
+    const grpcServer: GrpcServer = new GrpcServer({
+      api,
+      hub,
+      auth,
+      metrics,
+      log: log.child({ part: 'grpc' }),
+      bufferBytes: config.edge.clientBufferBytes,
+      host: config.listenHost,
+      port: config.grpcPort,
+      nodes: () => pool.status(),
+    })
     const http = new HttpServer({
       api,
       auth,
       store,
       nodes: () => pool.status(),
-      connections,
+      connections: () => ({ websocket: ws.connections, grpc: grpcServer.connections }),
       version,
       metrics,
       log: log.child({ part: 'http' }),
@@ -89,8 +102,10 @@ export async function startProxy(config: ProxyConfig, log: Logger, version: Vers
     })
     const httpPort = await http.start()
     stack.push(() => http.stop())
+    const grpcPort = await grpcServer.start()
+    stack.push(() => grpcServer.stop())
 
-    return { ports: { http: httpPort, grpc: 0 }, stop }
+    return { ports: { http: httpPort, grpc: grpcPort }, stop }
   } catch (err) {
     await stop()
     throw err

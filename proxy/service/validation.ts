@@ -17,11 +17,14 @@ function assertName(what: string, value: string, max: number): void {
   if (CONTROL.test(value)) throw new OptimumError('invalid_argument', `${what} contains control characters`)
 }
 
+/** Empty ids and topics get the current API's phrases (the REST routes check first, with their generation's). */
 export function assertClientId(clientId: string): void {
+  if (clientId === '') throw new OptimumError('invalid_argument', 'missing client ID')
   assertName('client_id', clientId, MAX_CLIENT_ID_BYTES)
 }
 
 export function assertTopicName(topic: string): void {
+  if (topic === '') throw new OptimumError('invalid_argument', 'missing topic')
   assertName('topic', topic, MAX_TOPIC_BYTES)
 }
 
