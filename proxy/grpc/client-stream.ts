@@ -4,6 +4,7 @@ import { toGrpcStatus } from '../../common/grpc-status.js'
 import type { Logger } from '../../common/logger.js'
 import type { ProxyMessage } from '../../common/proto.js'
 import type { DeliveryHub } from '../delivery/hub.js'
+import { isCursor } from '../store/redis-store.js'
 import type { CloseCode, Delivery, DeliverySink } from '../delivery/types.js'
 import type { ProxyMetrics } from '../metrics.js'
 import type { ClientAuth } from '../service/auth.js'
@@ -24,7 +25,6 @@ export interface ClientStreamDeps {
 
 /** Bytes a ProxyMessage frame adds to its body (ids, topic, protobuf framing), roughly. */
 const FRAME_OVERHEAD = 256
-const CURSOR = /^\d{1,20}(-\d{1,20})?$/
 const MAX_WAITING_FRAMES = 64
 
 const END_BY_HUB_CODE: Readonly<Record<CloseCode, OptimumError['code']>> = {
@@ -100,7 +100,7 @@ export class ClientStreamSession {
     const authorization = metadata.get('authorization')[0]
     await this.deps.auth.check({ clientId, ...(typeof authorization === 'string' ? { authorization } : {}) })
     const since = metadata.get('since')[0]
-    if (since !== undefined && (typeof since !== 'string' || !CURSOR.test(since))) {
+    if (since !== undefined && (typeof since !== 'string' || !isCursor(since))) {
       throw new OptimumError('invalid_argument', 'since must be a cursor such as 1733090000000-0')
     }
     if (frame.topic) await this.deps.api.subscribe(clientId, [frame.topic], this.deps.api.defaultThreshold)

@@ -1,0 +1,133 @@
+import { randomBytes } from 'node:crypto'
+import { Redis } from 'ioredis'
+import { WebSocket } from 'ws'
+import { parseProxyConfig, type ProxyConfig } from '../../../common/config/index.js'
+import { silentLogger } from '../../../common/logger.js'
+import { meshReady, startNetwork, stopAll, waitFor } from '../../../node/test/support/network.js'
+import type { RunningNode } from '../../../node/node.js'
+import { startProxy, type RunningProxy } from '../../proxy.js'
+
+export { waitFor }
+
+export const TEST_REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379'
+const VERSION = { version: 'test', commit_hash: 'test' }
+
+/** A key prefix of its own per test file, removed afterwards. */
+export function testPrefix(name: string): string {
+  return `test:proxy-edges:${name}:${randomBytes(4).toString('hex')}:`
+}
+
+export function proxyConfig(nodes: readonly { ports: { sidecar: number } }[] | string, prefix: string, env: Record<string, string> = {}): ProxyConfig {
+  return parseProxyConfig({
+    P2P_NODES: typeof nodes === 'string' ? nodes : nodes.map((n) => `127.0.0.1:${n.ports.sidecar}`).join(','),
+    LISTEN_HOST: '127.0.0.1',
+    PROXY_PORT: '0',
+    PROXY_GRPC_PORT: '0',
+    REDIS_URL: TEST_REDIS_URL,
+    REDIS_PREFIX: prefix,
+    LOG_LEVEL: 'silent',
+    ...env,
+  })
+}
+
+export function startTestProxy(config: ProxyConfig): Promise<RunningProxy> {
+  return startProxy(config, silentLogger, VERSION)
+}
+
+/** Deletes every key under `prefix`. */
+export async function dropPrefix(prefix: string, url = TEST_REDIS_URL): Promise<void> {
+  const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1 })
+  try {
+    await redis.connect()
+    let cursor = '0'
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000)
+      cursor = next
+      if (keys.length > 0) await redis.del(...keys)
+    } while (cursor !== '0')
+  } finally {
+    redis.disconnect()
+  }
+}
+
+/** 4 gossipsub nodes and `replicas` proxies on one Redis prefix. */
+export interface TestCluster {
+  nodes: RunningNode[]
+  proxies: RunningProxy[]
+  prefix: string
+  stop(): Promise<void>
+}
+
+export async function startCluster(name: string, replicas: number, nodeCount = 4, env: Record<string, string> = {}): Promise<TestCluster> {
+  const prefix = testPrefix(name)
+  const nodes = await startNetwork(nodeCount, 'gossipsub')
+  await waitFor('full peer set', () => nodes.every((n) => n.view.peers().length >= nodeCount - 1), 15_000)
+  const proxies: RunningProxy[] = []
+  for (let i = 0; i < replicas; i++) proxies.push(await startTestProxy(proxyConfig(nodes, prefix, env)))
+  return {
+    nodes,
+    proxies,
+    prefix,
+    async stop() {
+      await Promise.all(proxies.map((p) => p.stop()))
+      await stopAll(nodes)
+      await dropPrefix(prefix)
+    },
+  }
+}
+
+/** Every node has a mesh for `topic` (after a client subscribed through a proxy). */
+export function topicMeshReady(nodes: RunningNode[], topic: string): Promise<void> {
+  return waitFor(`mesh of ${topic}`, meshReady(nodes, topic, Math.min(2, nodes.length - 1)), 15_000)
+}
+
+export async function postJson(port: number, path: string, body: unknown): Promise<{ status: number; json: Record<string, unknown> }> {
+  const response = await fetch(`http://127.0.0.1:${port}${path}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+  })
+  return { status: response.status, json: (await response.json()) as Record<string, unknown> }
+}
+
+export async function getJson(port: number, path: string): Promise<{ status: number; json: Record<string, unknown> }> {
+  const response = await fetch(`http://127.0.0.1:${port}${path}`)
+  return { status: response.status, json: (await response.json()) as Record<string, unknown> }
+}
+
+export interface WsFrame {
+  source_node_id: string
+  topic: string
+  message_id: string
+  message: string
+  cursor: string
+  nodes: number
+  type?: string
+}
+
+/** A WebSocket client that keeps every frame it gets. */
+export class TestWs {
+  readonly frames: WsFrame[] = []
+  readonly ws: WebSocket
+  readonly opened: Promise<void>
+  readonly closed: Promise<{ code: number; reason: string }>
+
+  constructor(port: number, query: string, path = '/api/v1/ws') {
+    this.ws = new WebSocket(`ws://127.0.0.1:${port}${path}?${query}`)
+    this.ws.on('message', (data) => this.frames.push(JSON.parse(String(data)) as WsFrame))
+    this.opened = new Promise((resolve, reject) => {
+      this.ws.once('open', () => resolve())
+      this.ws.once('error', reject)
+    })
+    this.closed = new Promise((resolve) => this.ws.once('close', (code, reason) => resolve({ code, reason: String(reason) })))
+  }
+
+  texts(): string[] {
+    return this.frames.filter((f) => f.type === undefined).map((f) => Buffer.from(f.message, 'base64').toString())
+  }
+
+  async close(): Promise<void> {
+    this.ws.close()
+    await this.closed
+  }
+}
