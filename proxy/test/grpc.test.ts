@@ -105,7 +105,7 @@ describe('proxy gRPC ProxyStream', () => {
   async function topicsOf(clientId: string): Promise<string[]> {
     return (await getJson(http, `/api/v1/topics?client_id=${clientId}`)).json.topics as string[]
   }
-  function waitForTopic(clientId: string, topic: string): Promise<void> {
+  function waitForTopic(clientId: string, topic: string): Promise<true> {
     return waitForAsync(`${clientId} subscribed to ${topic}`, async () => (await topicsOf(clientId)).includes(topic))
   }
 })

@@ -1,8 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { freePort } from './support/ports.js'
-import { postJson, startCluster, TEST_REDIS_URL, TestWs, topicMeshReady, waitFor, waitForAsync, type TestCluster } from './support/cluster.js'
+import { freePort } from './support/redis-server.js'
+import { postJson, startCluster, LOCAL_REDIS, TestWs, topicMeshReady, waitFor, waitForAsync, type TestCluster } from './support/cluster.js'
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url))
 
@@ -17,7 +17,7 @@ async function spawnReplica(cluster: TestCluster): Promise<{ child: ChildProcess
       PROXY_PORT: String(port),
       PROXY_GRPC_PORT: String(await freePort()),
       LISTEN_HOST: '127.0.0.1',
-      REDIS_URL: TEST_REDIS_URL,
+      REDIS_URL: LOCAL_REDIS,
       REDIS_PREFIX: cluster.prefix,
       LOG_LEVEL: 'warn',
     },

@@ -1,31 +1,22 @@
-import { randomBytes } from 'node:crypto'
-import { Redis } from 'ioredis'
 import { WebSocket } from 'ws'
 import { parseProxyConfig, type ProxyConfig } from '../../../common/config/index.js'
 import { silentLogger } from '../../../common/logger.js'
 import { meshReady, startTestNode, stopAll, waitFor } from '../../../node/test/support/network.js'
 import type { RunningNode } from '../../../node/node.js'
 import { startProxy, type RunningProxy } from '../../proxy.js'
-import { freePort } from './ports.js'
+import { freePort, waitFor as waitForValue } from './redis-server.js'
+import { LOCAL_REDIS, removePrefix, testPrefix } from './store.js'
 
 export { waitFor }
 
-/** Polls an async condition every 50 ms; fails with `what` after `timeoutMs`. */
-export async function waitForAsync(what: string, condition: () => Promise<boolean>, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)
-    await new Promise((resolve) => setTimeout(resolve, 50))
-  }
+/** Polls an async condition (every 25 ms) until it holds; fails with `what` after `timeoutMs`. */
+export function waitForAsync(what: string, condition: () => Promise<boolean>, timeoutMs = 15_000): Promise<true> {
+  return waitForValue(what, async () => ((await condition()) ? true : undefined), timeoutMs)
 }
 
-export const TEST_REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379'
+export { LOCAL_REDIS, testPrefix }
+
 const VERSION = { version: 'test', commit_hash: 'test' }
-
-/** A key prefix of its own per test file, removed afterwards. */
-export function testPrefix(name: string): string {
-  return `test:proxy-edges:${name}:${randomBytes(4).toString('hex')}:`
-}
 
 /** `p2pNodes`: P2P_NODES, e.g. `127.0.0.1:33221,127.0.0.1:33222`. */
 export function proxyConfig(p2pNodes: string, prefix: string, env: Record<string, string> = {}): ProxyConfig {
@@ -34,7 +25,7 @@ export function proxyConfig(p2pNodes: string, prefix: string, env: Record<string
     LISTEN_HOST: '127.0.0.1',
     PROXY_PORT: '0',
     PROXY_GRPC_PORT: '0',
-    REDIS_URL: TEST_REDIS_URL,
+    REDIS_URL: LOCAL_REDIS,
     REDIS_PREFIX: prefix,
     LOG_LEVEL: 'silent',
     ...env,
@@ -43,22 +34,6 @@ export function proxyConfig(p2pNodes: string, prefix: string, env: Record<string
 
 export function startTestProxy(config: ProxyConfig): Promise<RunningProxy> {
   return startProxy(config, silentLogger, VERSION)
-}
-
-/** Deletes every key under `prefix`. */
-export async function dropPrefix(prefix: string, url = TEST_REDIS_URL): Promise<void> {
-  const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1 })
-  try {
-    await redis.connect()
-    let cursor = '0'
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000)
-      cursor = next
-      if (keys.length > 0) await redis.del(...keys)
-    } while (cursor !== '0')
-  } finally {
-    redis.disconnect()
-  }
 }
 
 /** Gossipsub nodes on fixed sidecar ports (so one can be stopped and come back where the proxies expect it) and proxies on one Redis prefix. */
@@ -104,7 +79,7 @@ export async function startCluster(name: string, replicas: number, nodeCount = 4
     async stop() {
       await Promise.all(proxies.map((p) => p.stop()))
       await stopAll(nodes.filter((_, i) => !stopped.has(i)))
-      await dropPrefix(prefix)
+      await removePrefix(LOCAL_REDIS, prefix)
     },
   }
 }
