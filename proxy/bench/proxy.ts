@@ -128,14 +128,14 @@ for (const k of clientCounts) {
   let turn = 0
   const publishProxy = (body: string) =>
     post(replicas[turn++ % 2]!, '/api/v1/publish', { client_id: `publisher-${k}`, topic, message: body })
-  await runStep(5, 1, values.size, k, pool, publishProxy) // warm-up: tails, caches, connections
+  await runStep(rates[0]!, 3, values.size, k, pool, publishProxy) // warm-up: tails, caches, connections, JIT
   const proxySteps = await climb('proxy', k, pool, publishProxy)
   await pool.close()
 
   const floorPool = new ClientPool()
   await floorPool.open(ids.map(() => `ws://127.0.0.1:${floorPort}`))
   const publishFloor = (body: string) => redis.xadd(floorStream, 'MAXLEN', '~', '10000', '*', 'm', Buffer.from(body).toString('base64'))
-  await runStep(5, 1, values.size, k, floorPool, publishFloor)
+  await runStep(rates[0]!, 3, values.size, k, floorPool, publishFloor)
   const floorSteps = await climb('floor', k, floorPool, publishFloor)
   await floorPool.close()
 
