@@ -155,6 +155,7 @@ describe('proxy REST API', () => {
     const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text()
     expect(metrics).toContain('optimum_proxy_http_requests_total')
     expect(metrics).toMatch(/optimum_proxy_nodes_up 4/)
+    expect(metrics).toMatch(/optimum_proxy_node_publish_seconds_count\{node="127.0.0.1:\d+"\} [1-9]/)
   })
 
   it('answers unknown routes and methods with JSON errors', async () => {
