@@ -2,6 +2,7 @@ import '../common/polyfill.js'
 import * as grpc from '@grpc/grpc-js'
 import { loadConfigOrExit, parseNodeConfig } from '../common/config/index.js'
 import { createLogger } from '../common/logger.js'
+import { stopOnSignals } from '../common/stop-on-signals.js'
 import { readVersionInfo } from '../common/version.js'
 import { startNode } from './node.js'
 import { describeStartupFailure } from './startup-failure.js'
@@ -24,23 +25,4 @@ try {
   process.exit(line === undefined ? 1 : 2)
 }
 
-let stopping = false
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.on(signal, () => {
-    if (stopping) process.exit(130) // a second Ctrl-C: stop waiting
-    stopping = true
-    log.info({ signal }, 'stopping')
-    const deadline = setTimeout(() => process.exit(1), 15_000).unref()
-    node.stop().then(
-      () => {
-        clearTimeout(deadline)
-        log.info('stopped')
-        process.exit(0)
-      },
-      (err: unknown) => {
-        log.error({ err }, 'stop failed')
-        process.exit(1)
-      },
-    )
-  })
-}
+stopOnSignals(() => node.stop(), log)

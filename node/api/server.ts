@@ -2,6 +2,7 @@ import http from 'node:http'
 import type { AddressInfo } from 'node:net'
 import Koa from 'koa'
 import type { NodeConfig } from '../../common/config/index.js'
+import { closeGracefully, listen } from '../../common/http-server.js'
 import type { Logger } from '../../common/logger.js'
 import type { VersionInfo } from '../../common/version.js'
 import type { NodeMetrics } from '../metrics.js'
@@ -44,13 +45,7 @@ export class ApiServer {
     const server = http.createServer(this.app.callback())
     this.server = server
     try {
-      await new Promise<void>((resolve, reject) => {
-        server.once('error', reject)
-        server.listen({ host, port }, () => {
-          server.off('error', reject)
-          resolve()
-        })
-      })
+      await listen(server, host, port)
     } catch (err) {
       this.server = undefined
       throw new ListenError('api', host, port, err)
@@ -69,14 +64,7 @@ export class ApiServer {
     const server = this.server
     if (!server) return
     this.server = undefined
-    const closed = new Promise<void>((resolve) => server.close(() => resolve()))
-    server.closeIdleConnections()
-    const force = setTimeout(() => server.closeAllConnections(), this.options.stopGraceMs ?? DEFAULT_STOP_GRACE_MS)
-    try {
-      await closed
-    } finally {
-      clearTimeout(force)
-    }
+    await closeGracefully(server, this.options.stopGraceMs ?? DEFAULT_STOP_GRACE_MS)
     this.options.log.info('HTTP API stopped')
   }
 }

@@ -1,10 +1,10 @@
 import { mkdtempSync, rmSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { status as GrpcStatus } from '@grpc/grpc-js'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { NodeMode } from '../../common/config/index.js'
+import { freePort } from '../../common/free-port.js'
 import type { RunningNode } from '../node.js'
 import { meshReady, SidecarClient, startNetwork, startTestNode, stopAll, waitFor } from './support/network.js'
 
@@ -202,14 +202,3 @@ describe.each(MODES)('%s node restarts', (mode) => {
     expect(subscriber.received[0]!.data.toString()).toBe('after bootstrap restart')
   }, 60_000)
 })
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer()
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number }
-      server.close(() => resolve(port))
-    })
-  })
-}

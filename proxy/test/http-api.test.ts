@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { freePort } from './support/redis-server.js'
+import { freePort } from '../../common/free-port.js'
 import { removePrefix } from './support/store.js'
 import {
   LOCAL_REDIS,

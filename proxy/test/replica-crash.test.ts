@@ -1,7 +1,7 @@
 import type { ChildProcess } from 'node:child_process'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { spawnPart, waitUntilHealthy } from '../bench/processes.js'
-import { freePort } from './support/redis-server.js'
+import { freePort } from '../../common/free-port.js'
 import { postJson, startCluster, LOCAL_REDIS, TestWs, topicMeshReady, waitFor, type TestCluster } from './support/cluster.js'
 
 /** A replica as its own process (`npm run proxy`), so that it can be killed without a chance to clean up. */

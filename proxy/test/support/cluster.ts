@@ -4,7 +4,8 @@ import { silentLogger } from '../../../common/logger.js'
 import { meshReady, startTestNode, stopAll, waitFor } from '../../../node/test/support/network.js'
 import type { RunningNode } from '../../../node/node.js'
 import { startProxy, type RunningProxy } from '../../proxy.js'
-import { freePort, waitFor as waitForValue } from './redis-server.js'
+import { freePort } from '../../../common/free-port.js'
+import { waitFor as waitForValue } from './redis-server.js'
 import { LOCAL_REDIS, removePrefix, testPrefix } from './store.js'
 
 export { waitFor }
