@@ -15,3 +15,20 @@ export function backoffDelay(policy: BackoffPolicy, attempt: number, random: () 
   const ceiling = Math.min(policy.maxMs, policy.initialMs * 2 ** Math.min(attempt, 30))
   return Math.round(ceiling / 2 + (random() * ceiling) / 2)
 }
+
+/** Resolves after `ms`, or at once when `signal` aborts (a retry loop's wait that stopping cuts short). */
+export function pause(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve()
+    const done = () => {
+      clearTimeout(timer)
+      signal.removeEventListener('abort', done)
+      resolve()
+    }
+    const timer = setTimeout(done, ms)
+    signal.addEventListener('abort', done)
+  })
+}
+
+/** Retries of Redis reads and writes (stream tails, replays, cursor writes): quick at first, since Redis restarts fast. */
+export const REDIS_RETRY: BackoffPolicy = { initialMs: 50, maxMs: 2_000 }

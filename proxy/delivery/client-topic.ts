@@ -8,7 +8,7 @@
  */
 import type { Cursor, ProxyStore } from '../store/store.js'
 import { compareCursors } from '../store/redis-store.js'
-import { backoffMs, pause } from './backoff.js'
+import { backoffDelay, pause, REDIS_RETRY } from '../../common/backoff.js'
 import type { ResolvedEvent, TailListener, TopicTail } from './topic-tail.js'
 import type { Delivery, GapNotice } from './types.js'
 
@@ -113,7 +113,7 @@ export class ClientTopic implements TailListener {
           failures = 0
         } catch (err) {
           this.owner.replayFailed(this.topic, err, ++failures)
-          await pause(backoffMs(failures), this.owner.signal)
+          await pause(backoffDelay(REDIS_RETRY, failures - 1), this.owner.signal)
           continue
         }
         if (this.done) return

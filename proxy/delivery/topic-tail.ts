@@ -8,7 +8,7 @@
  */
 import { silentLogger, type Logger } from '../../common/logger.js'
 import type { BlockingReader, Cursor, ProxyStore, StoredMessage, TopicEvent } from '../store/store.js'
-import { backoffMs, pause } from './backoff.js'
+import { backoffDelay, pause, REDIS_RETRY } from '../../common/backoff.js'
 import { MessageCache } from './message-cache.js'
 
 export interface ResolvedEvent extends TopicEvent {
@@ -93,7 +93,7 @@ export class TopicTail {
         if (signal.aborted) break
         failures++
         if (failures === 1) this.logger.warn({ err: (err as Error).message }, 'reading the topic stream failed; retrying')
-        await pause(backoffMs(failures), signal)
+        await pause(backoffDelay(REDIS_RETRY, failures - 1), signal)
       }
     }
   }
