@@ -142,6 +142,8 @@ export interface CoreEnv {
   backlog(peer: PeerKey): number
   /** Dialable addresses of a connected peer, for peer exchange (may be empty). */
   addressesOf(peer: PeerKey): string[]
+  /** Wall-clock ms since the epoch for a header's publishedAt; `now()` when absent (the simulator). */
+  wallClock?(): number
 }
 
 /** Where the core's outputs go. */
