@@ -22,9 +22,10 @@ export interface GossipDeps {
  * `gossipHeartbeats` heartbeats it holds shards of, with its rank, to its
  * mesh peers and `gossipLazy` other topic peers; not to a peer that said
  * IDONTWANT or reported rank k. A node short of shards that hears of a
- * higher rank than its own asks that peer (IWANT) for k − rank shards, at
- * most once per message per heartbeat; the holder answers with fresh
- * recodings, within a per-peer budget per heartbeat.
+ * higher rank than its own, and whose own rank has not grown for half a
+ * heartbeat, asks that peer (IWANT) for k − rank shards, at most once per
+ * half heartbeat; the holder answers with fresh recodings, within a per-peer
+ * budget per heartbeat.
  */
 export class Gossip {
   /** Per peer, this heartbeat: shards served, IWANTs for unknown messages sent. */
@@ -79,7 +80,7 @@ export class Gossip {
           if (state.topic !== ihave.topic) continue
           state.noteRank(from, rank)
           if (state.delivered || state.excluded.has(from) || rank <= state.rank && rank < state.k) continue
-          if (now() - state.lastIWantAt < heartbeatMs) continue
+          if (now() - Math.max(state.lastIWantAt, state.lastProgressAt) < heartbeatMs / 2) continue
           state.lastIWantAt = now()
           wants.push({ messageId, count: state.k - state.rank })
         } else if (!this.deps.seen(messageId) && this.askUnknown(from, messageId)) {

@@ -39,6 +39,8 @@ export class MessageState {
   /** Peers whose shards this message no longer takes (their last decode attempt failed the hash). */
   readonly excluded = new Set<PeerKey>()
   lastIWantAt = Number.NEGATIVE_INFINITY
+  /** When the rank last grew: repair asks only for a message that stopped progressing. */
+  lastProgressAt: number
   /** Fewest hops any shard of it took to reach us (-1 at the publisher); our shards carry hop + 1. */
   hop: number
   private readonly views = new Map<PeerKey, PeerView>()
@@ -61,6 +63,7 @@ export class MessageState {
     this.delivered = opener === undefined
     this.decodedAt = this.delivered ? createdAt : 0
     this.hop = -1
+    this.lastProgressAt = createdAt
   }
 
   get rank(): number {

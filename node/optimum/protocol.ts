@@ -94,6 +94,8 @@ class OptimumProtocol implements OptimumCore {
       send: (peer, state, shards, hop) => this.sendShards(peer, state, shards, hop),
       recodeFrom: (k) => Math.ceil(k * options.threshold),
       maxDeferredPerPeer: this.limits.maxDeferredPerPeer,
+      fanout: (state) => (state.shardLength >= this.limits.rankUpdateMinShardBytes ? this.limits.relayFanout : Number.MAX_SAFE_INTEGER),
+      shuffle: (items) => this.rng.shuffle(items),
       recoded: (count) => (this.counters.recodes += count),
     })
     this.gossip = new Gossip({
@@ -315,8 +317,20 @@ class OptimumProtocol implements OptimumCore {
     this.trace('new_shard', { peer: from, messageId: id, topic: state.topic, coefficients: shard.coefficients })
     state.contributors.set(from, (state.contributors.get(from) ?? 0) + 1)
     state.hop = Math.min(state.hop, shard.hop)
-    if (decoder.complete) this.complete(state, decoder, from)
-    else this.forwarding.innovative(state, shard, shard.hop, from)
+    state.lastProgressAt = this.env.now()
+    if (decoder.complete) return this.complete(state, decoder, from)
+    this.forwarding.innovative(state, shard, shard.hop, from)
+    if (state.shardLength >= this.limits.rankUpdateMinShardBytes) this.announceRank(state)
+  }
+
+  /** Tells mesh peers that may still send us shards of the message our new rank. */
+  private announceRank(state: MessageState): void {
+    const ihave = [{ topic: state.topic, messages: [{ messageId: state.id, rank: state.rank }] }]
+    for (const peer of this.mesh.meshPeers(state.topic)) {
+      const view = state.peekView(peer)
+      if (view !== undefined && (view.dontWant || view.told >= state.k)) continue
+      this.outbox.control(peer, 'ihave', ihave)
+    }
   }
 
   /** The first shard of a message we have no state for: check its header and admit it within the bounds. */
@@ -444,8 +458,23 @@ class OptimumProtocol implements OptimumCore {
     for (const id of list(control.idontwant, 'idontwant')) {
       if (typeof id !== 'string') continue
       const state = this.store.get(id)
-      if (state !== undefined) state.view(from).dontWant = true
+      if (state === undefined) continue
+      state.view(from).dontWant = true
+      this.pullFromDecoded(from, state)
     }
+  }
+
+  /**
+   * The peer decoded a message we are still short of: ask it for the rest at
+   * once instead of waiting for the next IHAVE. One ask is outstanding per
+   * message for half a heartbeat; shards that arrive meanwhile can make part
+   * of the answer redundant, never more than k − rank shards.
+   */
+  private pullFromDecoded(from: PeerKey, state: MessageState): void {
+    if (state.delivered || state.excluded.has(from) || this.env.now() - state.lastIWantAt < this.options.heartbeatMs / 2) return
+    state.lastIWantAt = this.env.now()
+    this.outbox.control(from, 'iwant', [{ messageId: state.id, count: state.k - state.rank }])
+    this.counters.iwantSent++
   }
 
   private handleGraft(from: PeerKey, topic: string): void {
