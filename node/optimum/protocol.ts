@@ -106,7 +106,7 @@ class OptimumProtocol implements OptimumCore {
       now,
       heartbeatMs: options.heartbeatMs,
       seen: (id) => this.seen.has(id),
-      serve: (peer, state, count) => this.forwarding.sendRecoded(peer, state, count),
+      serve: (peer, state, count) => this.serve(peer, state, count),
     })
   }
 
@@ -501,6 +501,17 @@ class OptimumProtocol implements OptimumCore {
     this.mesh.pruned(peer, topic)
     this.outbox.control(peer, 'prune', [{ topic, peers, backoffSeconds: Math.ceil(this.limits.pruneBackoffMs / 1000) }])
     this.trace('prune', { peer, topic })
+  }
+
+  /**
+   * An IWANT answer: fresh recodings, the first with the header whatever we
+   * sent before (the asker may have lost or refused our first shard, and a
+   * shard without a header is useless to a node without the message's state).
+   */
+  private serve(peer: PeerKey, state: MessageState, count: number): void {
+    const view = state.view(peer)
+    view.hasHeader = false
+    this.forwarding.sendRecoded(peer, state, count)
   }
 
   private sendShards(peer: PeerKey, state: MessageState, shards: ReadonlyArray<{ coefficients: Uint8Array; payload: Uint8Array }>, hop: number): void {
