@@ -202,7 +202,7 @@ export class MemoryNetwork {
   private transmit(from: PeerKey, to: PeerKey, rpc: Rpc): void {
     const sender = this.peers.get(from)
     if (sender === undefined || !sender.links.has(to)) return
-    const bytes = estimateRpcBytes(rpc)
+    const bytes = sizeOf(rpc)
     sender.node.bytesSent += bytes
     sender.node.framesSent++
     const delay = typeof this.options.delayMs === 'function' ? this.options.delayMs(from, to) : (this.options.delayMs ?? 5)
@@ -265,6 +265,15 @@ export class MemoryNetwork {
     }
     this.now = Math.max(this.now, top.at)
     top.run()
+  }
+}
+
+/** What the frame would take on the wire; an adversary's malformed frame counts as a small one. */
+function sizeOf(rpc: Rpc): number {
+  try {
+    return estimateRpcBytes(rpc)
+  } catch {
+    return 64
   }
 }
 
