@@ -2,10 +2,12 @@ import { beforeAll, describe, expect, it } from 'vitest'
 import { loadKernel, type Kernel } from '../../common/rlnc/index.js'
 import { headerSigningBytes, sha256 } from '../optimum/header.js'
 import type { Rpc, Shard } from '../optimum/types.js'
-import { build, deliveredEverywhere, network, payload } from './support/optimum-fixtures.js'
+import { build, network, payload } from './support/optimum-fixtures.js'
 import { createHash } from 'node:crypto'
 
 let kernel: Kernel
+
+const sha = (data: Uint8Array): string => createHash('sha256').update(data).digest('hex')
 
 beforeAll(async () => {
   kernel = await loadKernel()
@@ -80,17 +82,19 @@ describe('optimum core: limits and abuse', () => {
       sent.set(`c${i}`, data)
       nodes[i % 3].core.publish('t', data, `c${i}`)
     }
-    const all = (): boolean => [...sent.keys()].every((id, i) => deliveredEverywhere(nodes, id, [nodes[i % 3]]))
-    expect(net.runUntil(all, 120_000)).toBe(true)
-    for (const node of nodes) {
-      expect(node.delivered.length).toBe(node === nodes[0] || node === nodes[1] || node === nodes[2] ? 1000 - 334 + (node === nodes[0] ? 0 : 1) : 1000)
-      for (const message of node.delivered) expect(message.data).toEqual(sent.get(message.id))
-    }
-  })
+    // Each node gets every message but its own: n0 published 334, n1 and n2 333 each.
+    const expected = [666, 667, 667, 1000, 1000, 1000]
+    expect(net.runUntil(() => nodes.every((node, i) => node.delivered.length >= expected[i]), 120_000)).toBe(true)
+    nodes.forEach((node, i) => {
+      expect(node.delivered.length).toBe(expected[i])
+      expect(new Set(node.delivered.map((d) => d.id)).size).toBe(expected[i])
+      for (const message of node.delivered) expect(sha(message.data)).toBe(sha(sent.get(message.id)!))
+    })
+  }, 120_000)
 
   it('state stays flat over 100,000 small messages', () => {
     const net = network(kernel, { seed: 4, core: { limits: { retainMs: 2000, seenTtlMs: 10_000, messageTtlMs: 5000 } } })
-    const nodes = build(net, 3, [[0, 1], [1, 2]], 't')
+    const nodes = build(net, 2, [[0, 1]], 't')
     let peakMessages = 0
     let peakSeen = 0
     let peakDeferred = 0
@@ -99,7 +103,7 @@ describe('optimum core: limits and abuse', () => {
       nodes[0].core.publish('t', payload(64, i), `s${i}`)
       net.runFor(1)
       if (i % 10_000 === 9999) {
-        counts.push(nodes[2].core.stats().messages)
+        counts.push(nodes[1].core.stats().messages)
         for (const node of nodes) {
           const stats = node.core.stats()
           peakMessages = Math.max(peakMessages, stats.messages)
@@ -109,11 +113,11 @@ describe('optimum core: limits and abuse', () => {
       }
     }
     net.runFor(1000)
-    expect(nodes[2].delivered.length).toBe(100_000)
+    expect(nodes[1].delivered.length).toBe(100_000)
     // About retainMs worth of messages (one per ms) plus a heartbeat of slack, however many have passed.
     expect(peakMessages).toBeLessThanOrEqual(2000 + 2 * 700)
     expect(peakSeen).toBeLessThanOrEqual(10_000 + 700)
     expect(peakDeferred).toBe(0)
     expect(Math.max(...counts.slice(1)) - Math.min(...counts.slice(1))).toBeLessThan(800)
-  })
+  }, 120_000)
 })

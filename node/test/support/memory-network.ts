@@ -70,7 +70,7 @@ function fakeSignature(publicKey: Uint8Array, bytes: Uint8Array): Uint8Array {
 
 export class MemoryNetwork {
   now = 0
-  /** Trace events are kept only when asked (they are many). */
+  /** Nodes added while this is set keep their trace events (they are many). */
   keepTraces = false
   private readonly queue: Event[] = []
   private seq = 0
@@ -116,9 +116,8 @@ export class MemoryNetwork {
       deliver: (message) => node.delivered.push({ ...message, data: message.data.slice() }),
       disconnect: (peer) => this.disconnect(key, peer),
       dial: (info) => node.dials.push(info),
-      trace: (event) => {
-        if (this.keepTraces) node.traces.push(event)
-      },
+      // Building trace events costs; a core only makes them when someone listens.
+      trace: this.keepTraces ? (event) => node.traces.push(event) : undefined,
     })
     this.peers.set(key, { node, options, links: new Set(), backlog: new Map(), uplinkFreeAt: 0 })
     if (this.options.heartbeats ?? true) {
