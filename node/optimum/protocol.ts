@@ -334,7 +334,7 @@ class OptimumProtocol implements OptimumCore {
     state.lastProgressAt = this.env.now()
     if (this.scores.score(from) < 0 || (this.suspicious.get(from) ?? 0) > this.env.now()) state.quarantined = true
     if (decoder.complete) return this.complete(state, decoder, from)
-    if (!state.quarantined) this.forwarding.innovative(state, shard, shard.hop, from)
+    if (state.relayable) this.forwarding.innovative(state, shard, shard.hop, from)
     if (state.shardLength >= this.limits.rankUpdateMinShardBytes) this.announceRank(state)
   }
 
