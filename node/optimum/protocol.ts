@@ -526,7 +526,8 @@ class OptimumProtocol implements OptimumCore {
    * of the answer redundant, never more than k − rank shards.
    */
   private pullFromDecoded(from: PeerKey, state: MessageState): void {
-    if (state.delivered || state.excluded.has(from) || this.env.now() - state.lastIWantAt < this.options.heartbeatMs / 2) return
+    if (state.delivered || state.excluded.has(from) || state.lockedTo !== undefined) return
+    if (this.env.now() - state.lastIWantAt < this.options.heartbeatMs / 2) return
     state.lastIWantAt = this.env.now()
     this.outbox.control(from, 'iwant', [{ messageId: state.id, count: state.k - state.rank }])
     this.counters.iwantSent++
