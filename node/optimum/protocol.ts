@@ -413,7 +413,7 @@ class OptimumProtocol implements OptimumCore {
       this.outbox.control(peer, 'idontwant', [state.id])
       this.counters.idontwantSent++
     }
-    this.forwarding.decoded(state, from)
+    this.forwarding.decoded(state, from, state.shardLength < this.limits.rankUpdateMinShardBytes)
   }
 
   /**
