@@ -37,7 +37,7 @@ export function createOptimumCore(options: CoreOptions, env: CoreEnv, outputs: C
   return new OptimumProtocol(options, env, outputs)
 }
 
-type Counters = Omit<CoreStats, 'peers' | 'messages' | 'undecoded' | 'undecodedBytes' | 'seen' | 'deferred'>
+type Counters = Omit<CoreStats, 'peers' | 'messages' | 'undecoded' | 'undecodedBytes' | 'retainedBytes' | 'seen' | 'deferred'>
 
 /**
  * Wires mesh, message store, forwarding policy, repair and scores into the
@@ -260,6 +260,7 @@ class OptimumProtocol implements OptimumCore {
       messages: this.store.size,
       undecoded: this.store.undecoded,
       undecodedBytes: this.store.undecodedBytes,
+      retainedBytes: this.store.retainedBytes,
       seen: this.seen.size,
       deferred: this.forwarding.deferred,
     }
