@@ -197,11 +197,10 @@ class OptimumProtocol implements OptimumCore {
     assertMessageId(id)
     assertMessageSize(data, this.options.maxMessageSize)
     const hash = sha256(data)
-    const known = this.store.get(id)?.header.hash ?? this.seen.hash(id)
-    if (known !== undefined) {
-      if (sameBytes(known, hash)) return { id, fresh: false, peers: 0 }
-      throw new OptimumError('already_exists', `message id ${id} was already used for other content`)
-    }
+    const held = this.store.get(id)
+    const same = held !== undefined ? sameBytes(held.header.hash, hash) : this.seen.sameContent(id, hash)
+    if (same === true) return { id, fresh: false, peers: 0 }
+    if (same === false) throw new OptimumError('already_exists', `message id ${id} was already used for other content`)
     const k = this.options.shardFactor
     const now = this.env.now()
     const unsigned = { messageId: id, topic, length: data.length, k, hash, publishedAt: this.env.wallClock?.() ?? now }
