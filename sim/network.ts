@@ -1,0 +1,153 @@
+import type { EventQueue, SimRandom } from './engine.js'
+
+/**
+ * The modelled network between simulated nodes. A frame from a to b:
+ *
+ * 1. waits for a's uplink (FIFO over all of a's links, so a busy uplink
+ *    delays every later frame) and takes bytes ÷ upload bandwidth on it;
+ * 2. its first byte reaches b one link latency after it started;
+ * 3. it then needs b's downlink (FIFO over all senders), and is handed to b
+ *    when its last byte is through both links (cut-through: the two
+ *    serialisations overlap, as bytes stream through a real path);
+ * 4. with probability `loss` it never arrives (drawn at send time, so a seed
+ *    fixes which frames are lost).
+ *
+ * Small frames (control: IDONTWANT, GRAFT, IHAVE…) skip the queues: a real
+ * node writes them on their own connection's stream, where they interleave
+ * with bulk data instead of waiting behind all of it. Their bytes still count.
+ *
+ * Links are bidirectional with one latency each way, drawn once per link.
+ */
+export interface NetworkOptions {
+  /** Bytes per ms (1 Mbit/s = 125). Infinity for an unlimited link. */
+  uplinkBytesPerMs: number
+  downlinkBytesPerMs: number
+  /** One-way link latency range in ms, drawn uniformly per link. */
+  latencyMs: readonly [number, number]
+  /** Probability that a frame is lost. */
+  loss: number
+}
+
+export interface NetworkHandlers {
+  linkUp(peer: string, outbound: boolean): void
+  linkDown(peer: string): void
+  receive(from: string, frame: unknown): void
+  /** A frame towards `peer` left the uplink: its backlog fell. */
+  drained(peer: string): void
+}
+
+/** Frames at most this big bypass the bandwidth queues (see above). */
+export const CONTROL_BYPASS_BYTES = 2048
+
+interface Link {
+  latency: number
+  backlog: number
+}
+
+interface Host {
+  handlers: NetworkHandlers
+  links: Map<string, Link>
+  upFreeAt: number
+  downFreeAt: number
+}
+
+export class SimNetwork {
+  private readonly hosts = new Map<string, Host>()
+
+  constructor(
+    private readonly queue: EventQueue,
+    private readonly random: SimRandom,
+    private readonly options: NetworkOptions,
+  ) {}
+
+  addHost(key: string, handlers: NetworkHandlers): void {
+    this.hosts.set(key, { handlers, links: new Map(), upFreeAt: 0, downFreeAt: 0 })
+  }
+
+  /** Tears down every link of the host (its peers hear linkDown) and forgets it. */
+  removeHost(key: string): void {
+    const host = this.hosts.get(key)
+    if (host === undefined) return
+    for (const peer of [...host.links.keys()]) this.disconnect(key, peer)
+    this.hosts.delete(key)
+  }
+
+  has(key: string): boolean {
+    return this.hosts.has(key)
+  }
+
+  degree(key: string): number {
+    return this.hosts.get(key)?.links.size ?? 0
+  }
+
+  linked(a: string, b: string): boolean {
+    return this.hosts.get(a)?.links.has(b) ?? false
+  }
+
+  connect(a: string, b: string): boolean {
+    const ha = this.hosts.get(a)
+    const hb = this.hosts.get(b)
+    if (ha === undefined || hb === undefined || a === b || ha.links.has(b)) return false
+    const [low, high] = this.options.latencyMs
+    const latency = this.random.between(low, high)
+    ha.links.set(b, { latency, backlog: 0 })
+    hb.links.set(a, { latency, backlog: 0 })
+    ha.handlers.linkUp(b, true)
+    hb.handlers.linkUp(a, false)
+    return true
+  }
+
+  disconnect(a: string, b: string): void {
+    const ha = this.hosts.get(a)
+    const hb = this.hosts.get(b)
+    if (ha === undefined || hb === undefined || !ha.links.has(b)) return
+    ha.links.delete(b)
+    hb.links.delete(a)
+    ha.handlers.linkDown(b)
+    hb.handlers.linkDown(a)
+  }
+
+  /** Bytes queued from a towards b and not yet on the wire. */
+  backlog(a: string, b: string): number {
+    return this.hosts.get(a)?.links.get(b)?.backlog ?? 0
+  }
+
+  /** Puts a frame of `bytes` on the path from a to b; returns false when they are not linked. */
+  send(from: string, to: string, bytes: number, frame: unknown): boolean {
+    const sender = this.hosts.get(from)
+    const link = sender?.links.get(to)
+    if (sender === undefined || link === undefined) return false
+    const { queue } = this
+    const lost = this.options.loss > 0 && this.random.next() < this.options.loss
+    const bulk = bytes > CONTROL_BYPASS_BYTES
+    const start = bulk ? Math.max(queue.now, sender.upFreeAt) : queue.now
+    const upDone = start + bytes / this.options.uplinkBytesPerMs
+    if (bulk) {
+      sender.upFreeAt = upDone
+      link.backlog += bytes
+      queue.at(upDone, () => {
+        link.backlog -= bytes
+        if (sender.links.get(to) === link) sender.handlers.drained(to)
+      })
+    }
+    if (lost) return true
+    const arrive = (): void => {
+      const receiver = this.hosts.get(to)
+      if (receiver !== undefined && receiver.links.has(from)) receiver.handlers.receive(from, frame)
+    }
+    const down = this.options.downlinkBytesPerMs
+    if (down === Infinity || !bulk) {
+      queue.at(upDone + link.latency, arrive)
+      return true
+    }
+    queue.at(start + link.latency, () => {
+      const receiver = this.hosts.get(to)
+      if (receiver === undefined) return
+      const downStart = Math.max(queue.now, receiver.downFreeAt)
+      const done = Math.max(downStart + bytes / down, upDone + link.latency)
+      receiver.downFreeAt = done
+      queue.at(done, arrive)
+    })
+    return true
+  }
+}
