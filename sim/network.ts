@@ -5,6 +5,7 @@ import type { EventQueue, SimRandom } from './engine.js'
  *
  * 1. waits for a's uplink (FIFO over all of a's links, so a busy uplink
  *    delays every later frame) and takes bytes ÷ upload bandwidth on it;
+ *    until it has left, its bytes count in a's backlog towards b;
  * 2. its first byte reaches b one link latency after it started;
  * 3. it then needs b's downlink (FIFO over all senders), and is handed to b
  *    when its last byte is through both links (cut-through: the two
@@ -26,6 +27,12 @@ export interface NetworkOptions {
   latencyMs: readonly [number, number]
   /** Probability that a frame is lost. */
   loss: number
+  /**
+   * The sender hears `drained(peer)` when its backlog towards the peer falls
+   * below this many bytes after having reached it (the core's backlog bound:
+   * only then can it have shards waiting). Infinity: never.
+   */
+  drainBelowBytes: number
 }
 
 export interface NetworkHandlers {
@@ -39,9 +46,46 @@ export interface NetworkHandlers {
 /** Frames at most this big bypass the bandwidth queues (see above). */
 export const CONTROL_BYPASS_BYTES = 2048
 
-interface Link {
-  latency: number
-  backlog: number
+/**
+ * One direction of a link. Departures from the uplink are FIFO, so the frames
+ * still queued are a suffix of those sent: their leave times and sizes sit in
+ * two arrays from `head` on, and the backlog is computed when asked instead of
+ * costing an event per frame.
+ */
+class Link {
+  private times: number[] = []
+  private sizes: number[] = []
+  private head = 0
+  private queued = 0
+  drainCheck = false
+
+  constructor(readonly latency: number) {}
+
+  push(leaves: number, bytes: number): void {
+    this.times.push(leaves)
+    this.sizes.push(bytes)
+    this.queued += bytes
+  }
+
+  backlog(now: number): number {
+    while (this.head < this.times.length && this.times[this.head] <= now) this.queued -= this.sizes[this.head++]
+    if (this.head > 1024 && this.head * 2 > this.times.length) {
+      this.times = this.times.slice(this.head)
+      this.sizes = this.sizes.slice(this.head)
+      this.head = 0
+    }
+    return this.head === this.times.length ? 0 : this.queued
+  }
+
+  /** When the backlog (as of now) falls below `bytes`, if nothing more is queued. */
+  fallsBelow(now: number, bytes: number): number {
+    let left = this.backlog(now)
+    for (let i = this.head; i < this.times.length; i++) {
+      left -= this.sizes[i]
+      if (left < bytes) return this.times[i]
+    }
+    return now
+  }
 }
 
 interface Host {
@@ -90,8 +134,8 @@ export class SimNetwork {
     if (ha === undefined || hb === undefined || a === b || ha.links.has(b)) return false
     const [low, high] = this.options.latencyMs
     const latency = this.random.between(low, high)
-    ha.links.set(b, { latency, backlog: 0 })
-    hb.links.set(a, { latency, backlog: 0 })
+    ha.links.set(b, new Link(latency))
+    hb.links.set(a, new Link(latency))
     ha.handlers.linkUp(b, true)
     hb.handlers.linkUp(a, false)
     return true
@@ -109,7 +153,7 @@ export class SimNetwork {
 
   /** Bytes queued from a towards b and not yet on the wire. */
   backlog(a: string, b: string): number {
-    return this.hosts.get(a)?.links.get(b)?.backlog ?? 0
+    return this.hosts.get(a)?.links.get(b)?.backlog(this.queue.now) ?? 0
   }
 
   /** Puts a frame of `bytes` on the path from a to b; returns false when they are not linked. */
@@ -124,11 +168,8 @@ export class SimNetwork {
     const upDone = start + bytes / this.options.uplinkBytesPerMs
     if (bulk) {
       sender.upFreeAt = upDone
-      link.backlog += bytes
-      queue.at(upDone, () => {
-        link.backlog -= bytes
-        if (sender.links.get(to) === link) sender.handlers.drained(to)
-      })
+      link.push(upDone, bytes)
+      this.watchDrain(sender, to, link)
     }
     if (lost) return true
     const arrive = (): void => {
@@ -149,5 +190,23 @@ export class SimNetwork {
       queue.at(done, arrive)
     })
     return true
+  }
+
+  /** Once the backlog reached the bound, one pending check per link tells the sender when it fell below. */
+  private watchDrain(sender: Host, to: string, link: Link): void {
+    const bound = this.options.drainBelowBytes
+    const { queue } = this
+    if (link.drainCheck || link.backlog(queue.now) < bound) return
+    link.drainCheck = true
+    const check = (): void => {
+      if (sender.links.get(to) !== link) return
+      if (link.backlog(queue.now) < bound) {
+        link.drainCheck = false
+        sender.handlers.drained(to)
+      } else {
+        queue.at(link.fallsBelow(queue.now, bound), check)
+      }
+    }
+    queue.at(link.fallsBelow(queue.now, bound), check)
   }
 }

@@ -1,4 +1,5 @@
 import type { Kernel } from '../common/rlnc/index.js'
+import { DEFAULT_LIMITS } from '../node/optimum/limits.js'
 import { EventQueue, SimRandom } from './engine.js'
 import { gossipNodeFactory } from './gossip-model.js'
 import { SimNetwork } from './network.js'
@@ -121,6 +122,7 @@ export function runSimulation(config: SimConfig, hooks: RunHooks): SimResult {
     downlinkBytesPerMs: bandwidth(config.downlinkMbps),
     latencyMs: config.latencyMs,
     loss: config.loss,
+    drainBelowBytes: config.mode === 'optimum' ? DEFAULT_LIMITS.backlogBytes : Infinity,
   })
   const tally = newTally()
   const members = new Map<string, Member>()
