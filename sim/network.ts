@@ -10,12 +10,17 @@ import type { EventQueue, SimRandom } from './engine.js'
  * 3. it then needs b's downlink (FIFO over all senders), and is handed to b
  *    when its last byte is through both links (cut-through: the two
  *    serialisations overlap, as bytes stream through a real path);
- * 4. with probability `loss` it never arrives (drawn at send time, so a seed
- *    fixes which frames are lost).
+ * 4. with probability `loss` it is lost once and resent, as TCP does: it
+ *    arrives a retransmission timeout (200 ms + one round trip) late, and
+ *    the frames after it on the same link wait for it (drawn at send time,
+ *    so a seed fixes which frames are hit);
+ * 5. frames on one link arrive in the order they were sent (one connection).
  *
- * Small frames (control: IDONTWANT, GRAFT, IHAVE…) skip the queues: a real
- * node writes them on their own connection's stream, where they interleave
- * with bulk data instead of waiting behind all of it. Their bytes still count.
+ * Small frames (control: IDONTWANT, GRAFT, IHAVE…) skip the queue of the
+ * other links' bulk data: a real node writes them on their own connection,
+ * where they interleave with other connections' data instead of waiting
+ * behind all of it. They still wait for their own link's earlier frames, and
+ * their bytes count.
  *
  * Links are bidirectional with one latency each way, drawn once per link.
  */
@@ -45,6 +50,8 @@ export interface NetworkHandlers {
 
 /** Frames at most this big bypass the bandwidth queues (see above). */
 export const CONTROL_BYPASS_BYTES = 2048
+/** Linux's minimum TCP retransmission timeout; a loss costs this plus one round trip. */
+const RTO_MIN_MS = 200
 
 /**
  * One direction of a link. Departures from the uplink are FIFO, so the frames
@@ -58,6 +65,9 @@ class Link {
   private head = 0
   private queued = 0
   drainCheck = false
+  /** When the last frame sent on this link leaves the uplink, and when it arrives (a connection delivers in order). */
+  lastLeaves = 0
+  lastArrives = 0
 
   constructor(readonly latency: number) {}
 
@@ -162,23 +172,26 @@ export class SimNetwork {
     const link = sender?.links.get(to)
     if (sender === undefined || link === undefined) return false
     const { queue } = this
-    const lost = this.options.loss > 0 && this.random.next() < this.options.loss
     const bulk = bytes > CONTROL_BYPASS_BYTES
-    const start = bulk ? Math.max(queue.now, sender.upFreeAt) : queue.now
+    // A control frame still waits for what is queued on its own connection, not for the other links' data.
+    const start = Math.max(queue.now, bulk ? sender.upFreeAt : link.lastLeaves)
     const upDone = start + bytes / this.options.uplinkBytesPerMs
+    link.lastLeaves = upDone
     if (bulk) {
       sender.upFreeAt = upDone
       link.push(upDone, bytes)
       this.watchDrain(sender, to, link)
     }
-    if (lost) return true
+    // A lost segment costs a retransmission timeout, and holds back what follows it on the connection.
+    const retransmit = this.options.loss > 0 && this.random.next() < this.options.loss ? RTO_MIN_MS + 2 * link.latency : 0
     const arrive = (): void => {
       const receiver = this.hosts.get(to)
       if (receiver !== undefined && receiver.links.has(from)) receiver.handlers.receive(from, frame)
     }
+    const inOrder = (at: number): number => (link.lastArrives = Math.max(at + retransmit, link.lastArrives))
     const down = this.options.downlinkBytesPerMs
     if (down === Infinity || !bulk) {
-      queue.at(upDone + link.latency, arrive)
+      queue.at(inOrder(upDone + link.latency), arrive)
       return true
     }
     queue.at(start + link.latency, () => {
@@ -187,7 +200,7 @@ export class SimNetwork {
       const downStart = Math.max(queue.now, receiver.downFreeAt)
       const done = Math.max(downStart + bytes / down, upDone + link.latency)
       receiver.downFreeAt = done
-      queue.at(done, arrive)
+      queue.at(inOrder(done), arrive)
     })
     return true
   }

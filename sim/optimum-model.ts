@@ -75,7 +75,8 @@ export function optimumNodeFactory(options: OptimumModelOptions): NodeFactory {
   }
 }
 
-function messageBody(options: OptimumModelOptions, size: number, index: number): Uint8Array {
+/** The bytes of message number `index`: an 8-byte stand-in, or `size` seeded bytes. */
+export function messageBody(options: OptimumModelOptions, size: number, index: number): Uint8Array {
   const seeded = new Uint32Array([options.seed >>> 0, index >>> 0])
   if (options.payload === 'modelled') return new Uint8Array(seeded.buffer)
   const body = new Uint8Array(size)
