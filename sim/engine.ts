@@ -7,7 +7,8 @@
 interface Event {
   at: number
   seq: number
-  run: () => void
+  run: (arg: never) => void
+  arg: unknown
 }
 
 export class EventQueue {
@@ -21,9 +22,12 @@ export class EventQueue {
     return this.heap.length
   }
 
-  /** Runs `run` at virtual time `at` (never earlier than now). */
-  at(at: number, run: () => void): void {
-    const event = { at: Math.max(at, this.now), seq: this.seq++, run }
+  /**
+   * Runs `run(arg)` at virtual time `at` (never earlier than now). Hot paths
+   * pass a long-lived function and a record instead of a fresh closure.
+   */
+  at<T>(at: number, run: (arg: T) => void, arg?: T): void {
+    const event: Event = { at: Math.max(at, this.now), seq: this.seq++, run: run as (arg: never) => void, arg }
     const q = this.heap
     let i = q.length
     q.push(event)
@@ -36,8 +40,8 @@ export class EventQueue {
     q[i] = event
   }
 
-  after(ms: number, run: () => void): void {
-    this.at(this.now + ms, run)
+  after<T>(ms: number, run: (arg: T) => void, arg?: T): void {
+    this.at(this.now + ms, run, arg)
   }
 
   /** Runs events until `done()` holds (checked after each) or virtual time passes `until`; returns whether it held. */
@@ -51,7 +55,7 @@ export class EventQueue {
       this.pop()
       this.now = next.at
       this.processed++
-      next.run()
+      next.run(next.arg as never)
     }
     return true
   }

@@ -98,6 +98,17 @@ class Link {
   }
 }
 
+/** A frame between leaving its sender and reaching its receiver. */
+interface Flight {
+  from: string
+  to: string
+  frame: unknown
+  bytes: number
+  upDone: number
+  retransmit: number
+  link: Link
+}
+
 interface Host {
   handlers: NetworkHandlers
   links: Map<string, Link>
@@ -184,25 +195,31 @@ export class SimNetwork {
     }
     // A lost segment costs a retransmission timeout, and holds back what follows it on the connection.
     const retransmit = this.options.loss > 0 && this.random.next() < this.options.loss ? RTO_MIN_MS + 2 * link.latency : 0
-    const arrive = (): void => {
-      const receiver = this.hosts.get(to)
-      if (receiver !== undefined && receiver.links.has(from)) receiver.handlers.receive(from, frame)
-    }
-    const inOrder = (at: number): number => (link.lastArrives = Math.max(at + retransmit, link.lastArrives))
-    const down = this.options.downlinkBytesPerMs
-    if (down === Infinity || !bulk) {
-      queue.at(inOrder(upDone + link.latency), arrive)
-      return true
-    }
-    queue.at(start + link.latency, () => {
-      const receiver = this.hosts.get(to)
-      if (receiver === undefined) return
-      const downStart = Math.max(queue.now, receiver.downFreeAt)
-      const done = Math.max(downStart + bytes / down, upDone + link.latency)
-      receiver.downFreeAt = done
-      queue.at(inOrder(done), arrive)
-    })
+    const flight: Flight = { from, to, frame, bytes, upDone, retransmit, link }
+    if (this.options.downlinkBytesPerMs === Infinity || !bulk) queue.at(this.inOrder(flight, upDone + link.latency), this.arrive, flight)
+    else queue.at(start + link.latency, this.firstByte, flight)
     return true
+  }
+
+  private inOrder(flight: Flight, at: number): number {
+    flight.link.lastArrives = Math.max(at + flight.retransmit, flight.link.lastArrives)
+    return flight.link.lastArrives
+  }
+
+  /** The first byte reached the receiver: the frame joins its downlink queue. */
+  private readonly firstByte = (flight: Flight): void => {
+    const receiver = this.hosts.get(flight.to)
+    if (receiver === undefined) return
+    const { queue } = this
+    const downStart = Math.max(queue.now, receiver.downFreeAt)
+    const done = Math.max(downStart + flight.bytes / this.options.downlinkBytesPerMs, flight.upDone + flight.link.latency)
+    receiver.downFreeAt = done
+    queue.at(this.inOrder(flight, done), this.arrive, flight)
+  }
+
+  private readonly arrive = (flight: Flight): void => {
+    const receiver = this.hosts.get(flight.to)
+    if (receiver !== undefined && receiver.links.has(flight.from)) receiver.handlers.receive(flight.from, flight.frame)
   }
 
   /** Once the backlog reached the bound, one pending check per link tells the sender when it fell below. */

@@ -18,6 +18,8 @@ export const ID_BYTES = 32
 const PUBLIC_KEY_BYTES = 36
 const SIGNATURE_BYTES = 64
 const HASH_BYTES = 32
+/** A shard header's fields but the topic: id, length, k, hash, key, signature, publishedAt. */
+const HEADER_FIELDS = field(ID_BYTES) + 6 + 3 + field(HASH_BYTES) + field(PUBLIC_KEY_BYTES) + field(SIGNATURE_BYTES) + 7
 /** A peer id (multihash of an Ed25519 key) and one dialable address, for peer exchange. */
 const PEER_INFO_BYTES = 38 + 30
 /** A gossipsub message's envelope besides its data: from, seqno, topic, signature, key. */
@@ -50,33 +52,40 @@ export function newTally(): Tally {
  * ran on a small stand-in payload).
  */
 export function optimumFrameBytes(rpc: Rpc, topicBytes: number, messageBytes: number | undefined, tally: Tally): number {
-  let total = 0
-  const add = (kind: number, bytes: number): void => {
-    tally[kind] += bytes
-    total += bytes
-  }
-  for (let i = 0; i < (rpc.subscriptions?.length ?? 0); i++) add(KIND.subscription, field(2 + field(topicBytes)))
-  for (const shard of rpc.shards ?? []) {
-    const k = shard.coefficients.length
-    const payload = messageBytes === undefined ? shard.payload.length : shardLengthFor(messageBytes, k)
-    const header = shard.header === undefined ? 0 : field(field(ID_BYTES) + field(topicBytes) + 6 + 3 + field(HASH_BYTES) + field(PUBLIC_KEY_BYTES) + field(SIGNATURE_BYTES) + 7)
-    const inner = field(ID_BYTES) + 2 + field(k) + field(payload) + header
-    add(KIND.payload, payload)
-    add(KIND.coefficients, k)
-    add(KIND.header, header)
-    add(KIND.framing, field(inner) - payload - k - header)
+  const before = total(tally)
+  const subscriptions = rpc.subscriptions?.length ?? 0
+  if (subscriptions > 0) tally[KIND.subscription] += subscriptions * field(2 + field(topicBytes))
+  const shards = rpc.shards
+  if (shards !== undefined) {
+    for (let i = 0; i < shards.length; i++) {
+      const shard = shards[i]
+      const k = shard.coefficients.length
+      const payload = messageBytes === undefined ? shard.payload.length : shardLengthFor(messageBytes, k)
+      const header = shard.header === undefined ? 0 : field(HEADER_FIELDS + field(topicBytes))
+      const inner = field(ID_BYTES) + 2 + field(k) + field(payload) + header
+      tally[KIND.payload] += payload
+      tally[KIND.coefficients] += k
+      tally[KIND.header] += header
+      tally[KIND.framing] += field(inner) - payload - k - header
+    }
   }
   const control = rpc.control
   if (control !== undefined) {
-    for (let i = 0; i < (control.graft?.length ?? 0); i++) add(KIND.graft, field(field(topicBytes)))
-    for (const prune of control.prune ?? []) add(KIND.prune, field(field(topicBytes) + prune.peers.length * field(PEER_INFO_BYTES) + 3))
-    for (const ihave of control.ihave ?? []) add(KIND.ihave, field(field(topicBytes) + ihave.messages.length * field(field(ID_BYTES) + 3)))
-    for (let i = 0; i < (control.iwant?.length ?? 0); i++) add(KIND.iwant, field(field(ID_BYTES) + 3))
-    for (let i = 0; i < (control.idontwant?.length ?? 0); i++) add(KIND.idontwant, field(ID_BYTES))
+    tally[KIND.graft] += (control.graft?.length ?? 0) * field(field(topicBytes))
+    for (const prune of control.prune ?? []) tally[KIND.prune] += field(field(topicBytes) + prune.peers.length * field(PEER_INFO_BYTES) + 3)
+    for (const ihave of control.ihave ?? []) tally[KIND.ihave] += field(field(topicBytes) + ihave.messages.length * field(field(ID_BYTES) + 3))
+    tally[KIND.iwant] += (control.iwant?.length ?? 0) * field(field(ID_BYTES) + 3)
+    tally[KIND.idontwant] += (control.idontwant?.length ?? 0) * field(ID_BYTES)
   }
   // The frame's own length prefix (and the control message's field).
-  add(KIND.framing, 4 + (control === undefined ? 0 : 3))
-  return total
+  tally[KIND.framing] += 4 + (control === undefined ? 0 : 3)
+  return total(tally) - before
+}
+
+function total(tally: Tally): number {
+  let sum = 0
+  for (let i = 0; i < tally.length; i++) sum += tally[i]
+  return sum
 }
 
 /** Bytes of one gossipsub RPC carrying the parts the baseline sends. */
