@@ -82,7 +82,11 @@ export interface SimResult {
   timeToAll: { p50: number | null; p99: number | null; max: number | null; complete: number }
   /** Publish to each node's delivery, over all delivered pairs (ms). */
   delivery: { p50: number | null; p90: number | null; p99: number | null; max: number | null }
-  /** Bytes sent by all nodes ÷ (message size × due pairs): 1.0 is every node receiving each byte once. */
+  /**
+   * Bytes sent by all nodes ÷ (message size × nodes × messages), as bench:node
+   * counts it (nodes: the due ones plus the publisher, per message). ≈ 1.0 is
+   * every node receiving each byte once.
+   */
   amplification: number
   bytesSent: number
   bytesByKind: Record<string, number>
@@ -272,7 +276,7 @@ function summarise(
     completeness: due === 0 ? 1 : round(all.length / due, 6)!,
     timeToAll: { p50: round(percentile(toAll, 50)), p99: round(percentile(toAll, 99)), max: round(toAll.at(-1)), complete: toAll.length },
     delivery: { p50: round(percentile(all, 50)), p90: round(percentile(all, 90)), p99: round(percentile(all, 99)), max: round(all.at(-1)) },
-    amplification: due === 0 ? 0 : round(bytesSent / (config.size * due), 3)!,
+    amplification: due === 0 ? 0 : round(bytesSent / (config.size * (due + config.messages)), 3)!,
     bytesSent,
     bytesByKind: Object.fromEntries(FRAME_KINDS.map((kind, i) => [kind, tally[i]])),
     finished: run.finished,
