@@ -51,7 +51,7 @@ export const DEFAULT_CONFIG: SimConfig = {
   messages: 10,
   rate: 1,
   uplinkMbps: 20,
-  downlinkMbps: 20,
+  downlinkMbps: 100,
   latencyMs: [20, 80],
   loss: 0.01,
   seed: 1,

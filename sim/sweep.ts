@@ -8,7 +8,7 @@ import { parseSimArgs, UsageError } from './options.js'
 import { runSimulation, type SimConfig, type SimMode, type SimResult } from './run.js'
 
 /**
- * `npm run sim:sweep [-- --nodes-list 100,1000 --messages 4 …]`: one setting
+ * `npm run sim:sweep [-- --nodes-list 25,100,1000 --messages 6 …]`: one setting
  * varied at a time from the defaults (shard factor 2–32, threshold 0.5–0.9,
  * mesh target 4–12 for both modes), at each node count, every point on the
  * same seed. Writes docs/sim-sweep.csv and docs/sim-sweep.svg; the last line
@@ -24,11 +24,13 @@ interface Point {
 const SHARD_FACTORS = [2, 4, 8, 16, 32]
 const THRESHOLDS = [0.5, 0.6, 0.7, 0.8, 0.9]
 const MESH_TARGETS = [4, 6, 8, 10, 12]
+const THRESHOLD_K = 8
 
 function points(): Point[] {
   const out: Point[] = []
   for (const k of SHARD_FACTORS) out.push({ parameter: 'shard_factor', value: k, mode: 'optimum', apply: (c) => ({ ...c, shardFactor: k }) })
-  for (const t of THRESHOLDS) out.push({ parameter: 'threshold', value: t, mode: 'optimum', apply: (c) => ({ ...c, threshold: t }) })
+  // At k = 8 each threshold step is a different rank (ceil(k × t) = 4…8); at k = 4, 0.6 and 0.7 would be the same setting.
+  for (const t of THRESHOLDS) out.push({ parameter: 'threshold', value: t, mode: 'optimum', apply: (c) => ({ ...c, shardFactor: THRESHOLD_K, threshold: t }) })
   for (const mode of ['optimum', 'gossip'] as const) {
     for (const d of MESH_TARGETS) {
       out.push({ parameter: 'mesh_target', value: d, mode, apply: (c) => ({ ...c, mesh: { min: Math.ceil(d / 2), target: d, max: 2 * d } }) })
@@ -54,7 +56,7 @@ function csv(rows: Row[]): string {
   return `${[COLUMNS.join(','), ...lines].join('\n')}\n`
 }
 
-const LABELS: Record<Point['parameter'], string> = { shard_factor: 'shard factor k', threshold: 'threshold', mesh_target: 'mesh target' }
+const LABELS: Record<Point['parameter'], string> = { shard_factor: 'shard factor k', threshold: `threshold (k = ${THRESHOLD_K})`, mesh_target: 'mesh target' }
 
 function chart(rows: Row[], base: SimConfig): string {
   const panels: Panel[] = []
@@ -77,7 +79,7 @@ function chart(rows: Row[], base: SimConfig): string {
       })
     }
   }
-  const title = `Simulated sweep: ${base.size / 1024 / 1024} MiB messages, ${base.uplinkMbps} Mbit/s, ${base.latencyMs.join('–')} ms links, ${base.loss * 100}% loss, seed ${base.seed}`
+  const title = `Simulated sweep: ${base.size / 1024 / 1024} MiB, ${base.uplinkMbps}/${base.downlinkMbps} Mbit/s up/down, ${base.latencyMs.join('–')} ms, ${base.loss * 100}% loss, seed ${base.seed}`
   return lineCharts(title, panels, 2)
 }
 
@@ -95,8 +97,8 @@ const argv = process.argv.slice(2)
 let nodeCounts: number[]
 let base: SimConfig
 try {
-  nodeCounts = takeList(argv, 'nodes-list', [100, 1000])
-  base = parseSimArgs(['--messages', '4', '--rate', '0.2', ...argv]).config
+  nodeCounts = takeList(argv, 'nodes-list', [25, 100, 1000])
+  base = parseSimArgs(['--messages', '6', '--rate', '0.2', ...argv]).config
 } catch (err) {
   if (!(err instanceof UsageError)) throw err
   process.stderr.write(`${err.message}\n`)
