@@ -75,8 +75,9 @@ export function lineCharts(title: string, panels: Panel[], columns: number): str
   const width = columns * W
   const height = rows * H + 40 + legendH
   const body = panels.map((p, i) => panel(p, (i % columns) * W, 40 + legendH + Math.floor(i / columns) * H, names))
+  const step = Math.min(190, (width - 20) / Math.max(1, names.length))
   const legend = names.map((name, i) => {
-    const x = 20 + i * 190
+    const x = 20 + i * step
     return `<rect x="${x}" y="38" width="14" height="4" fill="${COLORS[i % COLORS.length]}"/><text x="${x + 20}" y="44" font-size="11">${esc(name)}</text>`
   })
   return [
