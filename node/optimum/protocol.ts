@@ -30,6 +30,7 @@ import type {
 } from './types.js'
 
 const MIN_BACKOFF_MS = 1000
+const SUSPICION_MS = 30_000
 const MAX_BACKOFF_MS = 3600_000
 
 export function createOptimumCore(options: CoreOptions, env: CoreEnv, outputs: CoreOutputs): OptimumCore {
@@ -54,6 +55,13 @@ class OptimumProtocol implements OptimumCore {
   private readonly forwarding: Forwarding
   private readonly gossip: Gossip
   private readonly connected = new Set<PeerKey>()
+  /**
+   * Peers whose shards were in a failed decode, until a good decode clears
+   * them or SUSPICION_MS pass: messages with their rows are relayed only once
+   * decoded, so a forger's shards stop spreading through honest relays at the
+   * first failure rather than at the first proof.
+   */
+  private readonly suspicious = new Map<PeerKey, number>()
   private readonly counters: Counters = {
     shardsReceived: 0,
     shardsInnovative: 0,
@@ -94,6 +102,8 @@ class OptimumProtocol implements OptimumCore {
       send: (peer, state, shards, hop) => this.sendShards(peer, state, shards, hop),
       recodeFrom: (k) => Math.ceil(k * options.threshold),
       maxDeferredPerPeer: this.limits.maxDeferredPerPeer,
+      fanout: (state) => (state.shardLength >= this.limits.rankUpdateMinShardBytes ? this.limits.relayFanout : Number.MAX_SAFE_INTEGER),
+      shuffle: (items) => this.rng.shuffle(items),
       recoded: (count) => (this.counters.recodes += count),
     })
     this.gossip = new Gossip({
@@ -104,7 +114,7 @@ class OptimumProtocol implements OptimumCore {
       now,
       heartbeatMs: options.heartbeatMs,
       seen: (id) => this.seen.has(id),
-      serve: (peer, state, count) => this.forwarding.sendRecoded(peer, state, count),
+      serve: (peer, state, count) => this.serve(peer, state, count),
     })
   }
 
@@ -126,6 +136,7 @@ class OptimumProtocol implements OptimumCore {
     this.gossip.forgetPeer(peer)
     this.outbox.drop(peer)
     this.scores.forget(peer)
+    this.suspicious.delete(peer)
     this.trace('remove_peer', { peer })
   }
 
@@ -158,6 +169,10 @@ class OptimumProtocol implements OptimumCore {
     }
     for (const [peer, topics] of changes.prune) for (const topic of topics) this.sendPrune(peer, topic)
     this.gossip.heartbeat()
+    for (const [peer, wants] of this.gossip.stalled((state) => this.nextSource(state, state.quarantined))) {
+      this.outbox.control(peer, 'iwant', wants)
+      this.counters.iwantSent += wants.length
+    }
     for (const [peer, ihaves] of this.gossip.advertise()) {
       this.outbox.control(peer, 'ihave', ihaves)
       this.counters.ihaveSent++
@@ -299,6 +314,7 @@ class OptimumProtocol implements OptimumCore {
       return this.offence(from, 'invalid', `shard of ${id} has the wrong size`)
     }
     if (state.excluded.has(from)) return this.trace('reject', { peer: from, messageId: id, reason: 'excluded' })
+    if (state.lockedTo !== undefined && state.lockedTo !== from) return this.trace('reject', { peer: from, messageId: id, reason: 'retrying_elsewhere' })
     const decoder = state.decoder
     if (state.delivered || decoder === undefined) {
       state.noteReceived(from, false)
@@ -313,10 +329,23 @@ class OptimumProtocol implements OptimumCore {
     }
     this.counters.shardsInnovative++
     this.trace('new_shard', { peer: from, messageId: id, topic: state.topic, coefficients: shard.coefficients })
-    state.contributors.set(from, (state.contributors.get(from) ?? 0) + 1)
+    state.attempt.push({ peer: from, afterDecode: state.decodedBy(from), coefficients: shard.coefficients, payload: shard.payload })
     state.hop = Math.min(state.hop, shard.hop)
-    if (decoder.complete) this.complete(state, decoder, from)
-    else this.forwarding.innovative(state, shard, shard.hop, from)
+    state.lastProgressAt = this.env.now()
+    if (this.scores.score(from) < 0 || (this.suspicious.get(from) ?? 0) > this.env.now()) state.quarantined = true
+    if (decoder.complete) return this.complete(state, decoder, from)
+    if (state.relayable) this.forwarding.innovative(state, shard, shard.hop, from)
+    if (state.shardLength >= this.limits.rankUpdateMinShardBytes) this.announceRank(state)
+  }
+
+  /** Tells mesh peers that may still send us shards of the message our new rank. */
+  private announceRank(state: MessageState): void {
+    const ihave = [{ topic: state.topic, messages: [{ messageId: state.id, rank: state.rank }] }]
+    for (const peer of this.mesh.meshPeers(state.topic)) {
+      const view = state.peekView(peer)
+      if (view !== undefined && (view.dontWant || view.told >= state.k)) continue
+      this.outbox.control(peer, 'ihave', ihave)
+    }
   }
 
   /** The first shard of a message we have no state for: check its header and admit it within the bounds. */
@@ -325,6 +354,11 @@ class OptimumProtocol implements OptimumCore {
     const problem = headerProblem(header, this.options.maxMessageSize) ?? (header.messageId === shard.messageId ? undefined : 'header is for another id')
     if (problem !== undefined) {
       this.offence(from, 'invalid', `bad header: ${problem}`)
+      return undefined
+    }
+    const shardLength = shardLengthFor(header.length, header.k)
+    if (shard.coefficients.length !== header.k || shard.payload.length !== shardLength) {
+      this.offence(from, 'invalid', `shard of ${header.messageId} has the wrong size`)
       return undefined
     }
     if (!this.mesh.subscribed(header.topic)) {
@@ -336,7 +370,6 @@ class OptimumProtocol implements OptimumCore {
       this.offence(from, 'signature', `bad signature on ${header.messageId}`)
       return undefined
     }
-    const shardLength = shardLengthFor(header.length, header.k)
     const refusal = this.store.admit(from, header.k * shardLength)
     if (refusal !== undefined) {
       this.trace('reject', { peer: from, messageId: header.messageId, topic: header.topic, reason: refusal })
@@ -361,6 +394,9 @@ class OptimumProtocol implements OptimumCore {
     if (data === undefined || !sameBytes(sha256(data), state.header.hash)) return this.polluted(state)
     state.delivered = true
     state.decodedAt = this.env.now()
+    state.attempt = []
+    state.lockedTo = undefined
+    if (state.suspects.length > 0) this.attribute(state, decoder)
     this.store.decoded(state)
     this.seen.add(state.id, state.header.hash)
     this.counters.decoded++
@@ -381,35 +417,68 @@ class OptimumProtocol implements OptimumCore {
   }
 
   /**
-   * The decode failed the hash (or the frame check): some shard was forged.
-   * Every contributor is penalised by its share and its shards of this
-   * message are refused from now on; the decode starts over and asks the
-   * other peers for k shards. If no one else is left, the exclusions are
-   * lifted (the penalties stay, so a persistent polluter is cut off).
+   * The decode failed the hash (or the frame check): some shard was forged,
+   * and a coded shard cannot be checked alone. The attempt's shards become
+   * suspects. The message is quarantined (relayed only once decoded) and
+   * retried from one peer at a time, peers that decoded it first: a failed
+   * attempt fed by a single peer that had decoded convicts and excludes that
+   * peer (its shards came from a checked message), one that succeeds lets
+   * every suspect be checked against the message (attribute), so only
+   * forgers are penalised.
    */
   private polluted(state: MessageState): void {
     this.counters.decodeFailures++
     this.trace('reject', { messageId: state.id, topic: state.topic, reason: 'hash_mismatch' })
-    const contributors = [...state.contributors]
-    const total = contributors.reduce((n, [, c]) => n + c, 0)
-    state.replaceDecoder(new Decoder(this.env.kernel, state.k, state.shardLength, { random: this.env.random }))
-    for (const [peer] of contributors) state.excluded.add(peer)
-    for (const [peer, count] of contributors) this.offence(peer, 'pollution', `polluted ${state.id}`, count / total)
-    const candidates = new Set([...this.mesh.meshPeers(state.topic), ...[...state.viewers()].map(([peer]) => peer)])
-    let others = [...candidates].filter((peer) => this.connected.has(peer) && !state.excluded.has(peer))
-    if (others.length === 0) {
-      state.excluded.clear()
-      others = [...candidates].filter((peer) => this.connected.has(peer))
+    const contributors = state.contributors()
+    for (const peer of contributors.keys()) this.suspicious.set(peer, this.env.now() + SUSPICION_MS)
+    state.replaceDecoder(this.freshDecoder(state))
+    const [first] = state.suspects.slice(-1)
+    if (contributors.size === 1 && state.suspects.slice(-state.k).every((s) => s.peer === first.peer && s.afterDecode)) {
+      state.excluded.add(first.peer)
+      this.offence(first.peer, 'pollution', `forged shards of ${state.id}`)
     }
     for (const [, view] of state.viewers()) {
       view.known = 0
-      view.told = -1
+      view.told = view.dontWant ? state.k : -1
     }
+    const peer = this.nextSource(state, true)
     state.lastIWantAt = this.env.now()
-    for (const peer of this.rng.sample(others, 2)) {
-      this.outbox.control(peer, 'iwant', [{ messageId: state.id, count: state.k }])
-      this.counters.iwantSent++
+    if (peer === undefined) return
+    this.outbox.control(peer, 'iwant', [{ messageId: state.id, count: state.k }])
+    this.counters.iwantSent++
+  }
+
+  /**
+   * Whom to ask for a stalled or failed message: a connected topic peer not
+   * excluded, one that decoded it if any. With `lock`, the next attempt takes
+   * that peer's shards only; a locked peer that did not deliver within a
+   * heartbeat goes to the back of the line (tried).
+   */
+  private nextSource(state: MessageState, lock: boolean): PeerKey | undefined {
+    if (state.lockedTo !== undefined) state.tried.add(state.lockedTo)
+    const honest = this.mesh.topicPeers(state.topic).filter((peer) => !state.excluded.has(peer))
+    let peers = honest.filter((peer) => !state.tried.has(peer))
+    if (peers.length === 0) {
+      state.tried.clear()
+      peers = honest
     }
+    const decoded = peers.filter((peer) => state.decodedBy(peer))
+    const [peer] = this.rng.sample(decoded.length > 0 ? decoded : peers, 1)
+    state.lockedTo = lock ? peer : undefined
+    // A single-source attempt starts empty: rows from the last source may be the polluted ones.
+    if (lock && state.attempt.length > 0) state.replaceDecoder(this.freshDecoder(state))
+    return peer
+  }
+
+  /** After a good decode: penalise the senders of shards from failed attempts that the message disproves. */
+  private attribute(state: MessageState, decoder: Decoder): void {
+    const forgers = new Map<PeerKey, boolean>()
+    for (const { peer, afterDecode, coefficients, payload } of state.suspects) {
+      if (forgers.get(peer) !== true && !decoder.matches(coefficients, payload)) forgers.set(peer, afterDecode || (forgers.get(peer) ?? false))
+    }
+    for (const { peer } of state.suspects) if (!forgers.has(peer)) this.suspicious.delete(peer)
+    state.suspects = []
+    for (const [peer, proof] of forgers) this.offence(peer, proof ? 'pollution' : 'relayedPollution', `forged shards of ${state.id}`)
   }
 
   private handleControl(from: PeerKey, control: Control): void {
@@ -444,8 +513,24 @@ class OptimumProtocol implements OptimumCore {
     for (const id of list(control.idontwant, 'idontwant')) {
       if (typeof id !== 'string') continue
       const state = this.store.get(id)
-      if (state !== undefined) state.view(from).dontWant = true
+      if (state === undefined) continue
+      state.view(from).dontWant = true
+      this.pullFromDecoded(from, state)
     }
+  }
+
+  /**
+   * The peer decoded a message we are still short of: ask it for the rest at
+   * once instead of waiting for the next IHAVE. One ask is outstanding per
+   * message for half a heartbeat; shards that arrive meanwhile can make part
+   * of the answer redundant, never more than k − rank shards.
+   */
+  private pullFromDecoded(from: PeerKey, state: MessageState): void {
+    if (state.delivered || state.excluded.has(from) || state.lockedTo !== undefined) return
+    if (this.env.now() - state.lastIWantAt < this.options.heartbeatMs / 2) return
+    state.lastIWantAt = this.env.now()
+    this.outbox.control(from, 'iwant', [{ messageId: state.id, count: state.k - state.rank }])
+    this.counters.iwantSent++
   }
 
   private handleGraft(from: PeerKey, topic: string): void {
@@ -474,6 +559,17 @@ class OptimumProtocol implements OptimumCore {
     this.trace('prune', { peer, topic })
   }
 
+  /**
+   * An IWANT answer: fresh recodings, the first with the header whatever we
+   * sent before (the asker may have lost or refused our first shard, and a
+   * shard without a header is useless to a node without the message's state).
+   */
+  private serve(peer: PeerKey, state: MessageState, count: number): void {
+    const view = state.view(peer)
+    view.hasHeader = false
+    this.forwarding.sendRecoded(peer, state, count)
+  }
+
   private sendShards(peer: PeerKey, state: MessageState, shards: ReadonlyArray<{ coefficients: Uint8Array; payload: Uint8Array }>, hop: number): void {
     let header = state.peekView(peer)?.hasHeader ? undefined : state.header
     for (const { coefficients, payload } of shards) {
@@ -490,6 +586,10 @@ class OptimumProtocol implements OptimumCore {
     const score = this.scores.score(peer)
     this.removePeer(peer)
     this.outputs.disconnect(peer, `score ${score.toFixed(1)} after ${offence}: ${reason}`)
+  }
+
+  private freshDecoder(state: MessageState): Decoder {
+    return new Decoder(this.env.kernel, state.k, state.shardLength, { random: this.env.random })
   }
 
   private poolFor(length: number): Uint8Array {

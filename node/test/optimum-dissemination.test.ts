@@ -31,6 +31,7 @@ describe('optimum core: dissemination over an in-memory network', () => {
 
   it('completes on a 64-node random mesh with upload-limited nodes', () => {
     const net = network(kernel, { seed: 5, delayMs: (a, b) => 5 + ((a.length * 7 + b.length * 13) % 20) })
+    net.keepTraces = true
     const nodes = Array.from({ length: 64 }, (_, i) => net.addNode(`n${i}`, { uploadBytesPerMs: i % 3 === 0 ? 500 : 2000 }))
     for (const node of nodes) node.core.subscribe('t')
     for (const [a, b] of randomGraph(net, 64, 6)) net.connect(`n${a}`, `n${b}`)
@@ -44,5 +45,15 @@ describe('optimum core: dissemination over an in-memory network', () => {
     const everywhere = (): boolean => ids.every((id, i) => deliveredEverywhere(nodes, id, [nodes[(i * 9) % 64]]))
     expect(net.runUntil(everywhere, 60_000)).toBe(true)
     for (const node of nodes) expect(new Set(node.delivered.map((d) => d.id)).size).toBe(node.delivered.length)
-  })
+    // No peer is sent much more of a message than it can use (k = 4; an IWANT may add a little).
+    for (const node of nodes) {
+      const received = new Map<string, number>()
+      for (const e of node.traces) {
+        if (e.kind !== 'new_shard' && e.kind !== 'unhelpful_shard' && e.kind !== 'unnecessary_shard') continue
+        const key = `${e.peer} ${e.messageId}`
+        received.set(key, (received.get(key) ?? 0) + 1)
+      }
+      expect(Math.max(...received.values())).toBeLessThanOrEqual(2 * 4)
+    }
+  }, 60_000)
 })

@@ -17,7 +17,7 @@ export function payload(size: number, seed: number): Uint8Array {
   return bytes
 }
 
-export function network(kernel: Kernel, overrides: Partial<MemoryNetworkOptions> & { core?: Partial<CoreOptions> } = {}): MemoryNetwork {
+export function network(kernel: Kernel, overrides: Omit<Partial<MemoryNetworkOptions>, 'core'> & { core?: Partial<CoreOptions> } = {}): MemoryNetwork {
   return new MemoryNetwork({ seed: 1, kernel, ...overrides, core: { ...CORE, ...overrides.core } })
 }
 
