@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto'
-import type { Kernel } from '../common/rlnc/index.js'
+import { shardLengthFor, type Kernel } from '../common/rlnc/index.js'
+import { DEFAULT_LIMITS } from '../node/optimum/limits.js'
 import { createOptimumCore } from '../node/optimum/protocol.js'
 import type { CoreEnv, CoreOptions, Rpc } from '../node/optimum/types.js'
 import type { SimRandom } from './engine.js'
@@ -52,7 +53,7 @@ export function optimumNodeFactory(options: OptimumModelOptions): NodeFactory {
       backlog: (peer) => ctx.network.backlog(key, peer),
       addressesOf: () => [],
     }
-    const core = createOptimumCore(options.core, env, {
+    const core = createOptimumCore(coreOptions(options, ctx.messageBytes), env, {
       send: (peer, rpc) => {
         ctx.network.send(key, peer, optimumFrameBytes(rpc, SIM_TOPIC.length, modelledSize, ctx.tally), rpc)
       },
@@ -73,6 +74,19 @@ export function optimumNodeFactory(options: OptimumModelOptions): NodeFactory {
       stop: () => core.stop(),
     }
   }
+}
+
+/**
+ * The core picks its relay policy by shard length (rankUpdateMinShardBytes:
+ * large shards go to a few neediest peers with rank announcements, small ones
+ * to every peer). A stand-in's shards are tiny, so in modelled mode the bound
+ * is set to make the choice the core would make for a `size`-byte message.
+ */
+function coreOptions(options: OptimumModelOptions, size: number): CoreOptions {
+  if (options.payload === 'full') return options.core
+  const bound = options.core.limits?.rankUpdateMinShardBytes ?? DEFAULT_LIMITS.rankUpdateMinShardBytes
+  const large = shardLengthFor(size, options.core.shardFactor) >= bound
+  return { ...options.core, limits: { ...options.core.limits, rankUpdateMinShardBytes: large ? 0 : Infinity } }
 }
 
 /** The bytes of message number `index`: an 8-byte stand-in, or `size` seeded bytes. */
