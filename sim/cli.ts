@@ -10,6 +10,10 @@ import { runSimulation, type SimResult } from './run.js'
  * summary per mode, and as its last line one JSON object with every figure.
  * Progress goes to stderr.
  */
+if (process.argv.includes('--help')) {
+  process.stdout.write(`${usage()}\n`)
+  process.exit(0)
+}
 let command: SimCommand
 try {
   command = parseSimArgs(process.argv.slice(2))
@@ -17,10 +21,6 @@ try {
   if (!(err instanceof UsageError)) throw err
   process.stderr.write(`${err.message}\n`)
   process.exit(2)
-}
-if (process.argv.includes('--help')) {
-  process.stdout.write(`${usage()}\n`)
-  process.exit(0)
 }
 
 const kernel = await loadKernel()

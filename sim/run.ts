@@ -49,7 +49,7 @@ export const DEFAULT_CONFIG: SimConfig = {
   nodes: 100,
   size: 1024 * 1024,
   messages: 10,
-  rate: 1,
+  rate: 0.2,
   uplinkMbps: 20,
   downlinkMbps: 100,
   latencyMs: [20, 80],
