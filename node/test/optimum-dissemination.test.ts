@@ -56,4 +56,22 @@ describe('optimum core: dissemination over an in-memory network', () => {
       expect(Math.max(...received.values())).toBeLessThanOrEqual(2 * 4)
     }
   }, 60_000)
+
+  it('defers shards while a peer is backlogged and pays them out on drain, fresh recodings only where still needed', () => {
+    const net = network(kernel, { core: { limits: { backlogBytes: 16 * 1024 } } })
+    const nodes = Array.from({ length: 4 }, (_, i) => net.addNode(`n${i}`, { uploadBytesPerMs: i === 1 ? 100 : 10_000 }))
+    for (const node of nodes) node.core.subscribe('t')
+    for (const [a, b] of [[0, 1], [1, 2], [1, 3], [2, 3]]) net.connect(`n${a}`, `n${b}`)
+    net.runFor(3000)
+    let owed = 0
+    for (let i = 0; i < 3; i++) nodes[0].core.publish('t', payload(200_000, 20 + i), `b${i}`)
+    const done = (): boolean => {
+      owed = Math.max(owed, nodes[1].core.stats().deferred)
+      return nodes.slice(1).every((n) => n.delivered.length === 3)
+    }
+    expect(net.runUntil(done, 60_000)).toBe(true)
+    expect(owed).toBeGreaterThan(0)
+    net.runFor(5000)
+    expect(nodes[1].core.stats().deferred).toBe(0)
+  })
 })
