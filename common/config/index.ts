@@ -13,6 +13,8 @@ export type {
   OptimumConfig,
   P2PNodeAddress,
   ProxyConfig,
+  RedisMode,
+  ProxyEdgeConfig,
 } from './types.js'
 export { ConfigError } from './error.js'
 export { formatHostPort, parseNodeConfig, parseProxyConfig } from './parse.js'

@@ -1,6 +1,7 @@
 import type { LogLevel } from '../logger.js'
 
 export type NodeMode = 'optimum' | 'gossipsub'
+export type RedisMode = 'standalone' | 'cluster'
 
 /** Environment as read: names to raw text (unset = undefined). */
 export type Env = Record<string, string | undefined>
@@ -64,4 +65,23 @@ export interface ProxyConfig {
   logLevel: LogLevel
   redisUrl: string
   redisPrefix: string
+  redisMode: RedisMode
+  /** Seconds a message body and its receipts live in Redis. */
+  messageTtlSeconds: number
+  /** Events kept per topic stream (approximately, Redis `MAXLEN ~`). */
+  streamMaxLength: number
+  /** Seconds an event stays in its topic stream. */
+  streamMaxAgeSeconds: number
+  /** Deliveries queued per client connection before it is closed as a slow consumer. */
+  clientBufferSize: number
+  edge: ProxyEdgeConfig
+}
+
+/** What the proxy's client-facing servers (HTTP, WebSocket, gRPC) enforce. */
+export interface ProxyEdgeConfig {
+  /** In [0,1]: for subscriptions that name no threshold. */
+  defaultThreshold: number
+  maxMessageSize: number
+  clientBufferBytes: number
+  publishTimeoutMs: number
 }

@@ -21,7 +21,7 @@ import {
   text,
   type Kind,
 } from './kinds.js'
-import type { NodeMode } from './types.js'
+import type { NodeMode, RedisMode } from './types.js'
 
 /** `shared` variables are read by both the node and the proxy. */
 export type EnvGroup = 'shared' | 'node' | 'optimum' | 'gossipsub' | 'proxy'
@@ -45,6 +45,8 @@ function envVar<T>(group: EnvGroup, name: string, defaultText: string, kind: Kin
 
 const MiB = 1024 * 1024
 const MESH_LIMIT = 1000
+const DAY = 86_400
+const REDIS_MODES: readonly RedisMode[] = ['standalone', 'cluster']
 const NODE_MODES: readonly NodeMode[] = ['optimum', 'gossipsub']
 const NO_CONTROL = /^[^\u0000-\u001f\u007f]*$/
 
@@ -112,6 +114,29 @@ export const REDIS_PREFIX = envVar('proxy', 'REDIS_PREFIX', 'optimum:',
   text('1 to 64 characters from letters, digits and : _ . - /', (s) => /^[A-Za-z0-9:_./-]{1,64}$/.test(s)),
   'Prefix of every Redis key the proxy writes')
 
+// Proxy state and delivery (proxy/store, proxy/delivery).
+export const REDIS_MODE = envVar('proxy', 'REDIS_MODE', 'standalone', oneOf(REDIS_MODES),
+  'standalone, or cluster: REDIS_URL is then one node of a Redis Cluster')
+export const PROXY_MESSAGE_TTL = envVar('proxy', 'PROXY_MESSAGE_TTL', '3600', int(1, 30 * DAY, 'seconds, up to 30 days'),
+  'Seconds a message body and its node receipts are kept in Redis (replay needs the body)')
+export const PROXY_STREAM_MAX_LEN = envVar('proxy', 'PROXY_STREAM_MAX_LEN', '100000', int(100, 100_000_000),
+  'Events kept per topic stream (about); replay past them reports a gap')
+export const PROXY_STREAM_MAX_AGE = envVar('proxy', 'PROXY_STREAM_MAX_AGE', '3600', int(1, 30 * DAY, 'seconds, up to 30 days'),
+  'Seconds an event stays in its topic stream; replay past them reports a gap')
+export const PROXY_CLIENT_BUFFER = envVar('proxy', 'PROXY_CLIENT_BUFFER', '1024', int(1, 1_000_000),
+  'Deliveries queued per client connection before it is closed as a slow consumer (it resumes from its cursor)')
+// ---- proxy edges (HTTP, WebSocket, gRPC clients) ----
+export const PROXY_EDGE = {
+  defaultThreshold: envVar('proxy', 'SUBSCRIBER_THRESHOLD', '0.1', decimal(0, 1),
+    'Threshold of a subscription that names none (gRPC stream subscribe frames, REST without threshold)'),
+  maxMessageSize: envVar('proxy', 'PROXY_MAX_MSG_SIZE', String(MiB), int(1, 64 * MiB, 'bytes, up to 64 MiB'),
+    'Largest message a client may publish, in bytes; larger REST bodies get 413'),
+  clientBufferBytes: envVar('proxy', 'PROXY_CLIENT_BUFFER_BYTES', String(16 * MiB), int(64 * 1024, 1024 * MiB, 'bytes, 64 KiB to 1 GiB'),
+    'Unsent bytes a WebSocket or gRPC client may fall behind before it is disconnected (it resumes from its cursor)'),
+  publishTimeoutMs: envVar('proxy', 'PROXY_PUBLISH_TIMEOUT_MS', '5000', int(100, 120_000, 'milliseconds, 100 to 120000'),
+    'How long one node may take to ack a publish before the proxy tries the next node'),
+}
+
 const protocolList = (p: ProtocolVars) => [p.port, p.maxMessageSize, p.meshMin, p.meshTarget, p.meshMax]
 
 /** Every variable, in the order of the README table and .env.example. */
@@ -121,4 +146,6 @@ export const ENV_VARS: readonly EnvVarDoc[] = [
   ...protocolList(OPTIMUM), OPTIMUM.shardFactor, OPTIMUM.shardMultiplier, OPTIMUM.threshold,
   ...protocolList(GOSSIPSUB),
   PROXY_PORT, PROXY_GRPC_PORT, P2P_NODES, ENABLE_AUTH, AUTH0_DOMAIN, AUTH0_AUDIENCE, REDIS_URL, REDIS_PREFIX,
+  REDIS_MODE, PROXY_MESSAGE_TTL, PROXY_STREAM_MAX_LEN, PROXY_STREAM_MAX_AGE, PROXY_CLIENT_BUFFER,
+  PROXY_EDGE.defaultThreshold, PROXY_EDGE.maxMessageSize, PROXY_EDGE.clientBufferBytes, PROXY_EDGE.publishTimeoutMs,
 ].map(({ name, group, default: d, accepted, help }) => ({ name, group, default: d, accepted, help }))
