@@ -49,7 +49,7 @@ export function privateRedisSpec(redis: Extract<RedisChoice, { kind: 'private' }
     command: redis.binary,
     // Snapshots in the state folder keep subscriptions and cursors across restarts of the stack.
     args: ['--bind', redis.host, '--port', String(redis.port), '--dir', redis.dir, '--pidfile', pidFile(redis.dir),
-      '--save', '60 1', '--appendonly', 'no', '--protected-mode', 'no'],
+      '--save', '60 1', '--appendonly', 'no', '--loglevel', 'warning'],
     env,
     cwd: redis.dir,
     ipc: false,

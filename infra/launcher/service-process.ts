@@ -9,6 +9,8 @@ import { formatLogLine } from './log-format.js'
 import type { Output } from './output.js'
 
 const ERROR_LEVEL = 50
+/** stderr lines kept to explain an exit (a start-up refusal or the top of a stack trace). */
+const STDERR_TAIL = 40
 
 export interface ServiceSpec {
   name: string
@@ -26,7 +28,7 @@ export class ServiceProcess {
   readonly exited: Promise<string>
   private readonly child: ChildProcess
   private ended: string | undefined
-  private lastStderr = ''
+  private readonly stderrTail: string[] = []
   private lastError = ''
 
   constructor(spec: ServiceSpec, output: Output) {
@@ -41,7 +43,7 @@ export class ServiceProcess {
       createInterface({ input: stream, crlfDelay: Infinity }).on('line', (raw) => {
         if (raw.trim() === '') return
         const line = formatLogLine(raw)
-        if (isStderr) this.lastStderr = raw.trim()
+        if (isStderr) this.keepStderr(raw)
         if ((line.level ?? 0) >= ERROR_LEVEL && line.msg) this.lastError = line.text
         output.line(spec.name, line.text)
       })
@@ -68,10 +70,16 @@ export class ServiceProcess {
     return this.ended === undefined
   }
 
-  /** How it ended and the last thing it said about it. */
+  /** How it ended and what it said about it: the error line of its last stderr output (not a stack frame), else its last error log. */
   why(): string {
-    const said = this.lastStderr || this.lastError
+    const headlines = this.stderrTail.filter((line) => !/^\s/.test(line) && !/^\^+$/.test(line.trim()))
+    const said = headlines.find((line) => /error/i.test(line)) ?? headlines[0] ?? this.lastError
     return `${this.ended ?? 'still running'}${said ? `: ${said}` : ''}`
+  }
+
+  private keepStderr(line: string): void {
+    this.stderrTail.push(line)
+    if (this.stderrTail.length > STDERR_TAIL) this.stderrTail.shift()
   }
 
   /** SIGTERM, then SIGKILL after `graceMs`; resolves once the process is gone. */
