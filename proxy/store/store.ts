@@ -100,6 +100,8 @@ export interface ProxyStore {
    * Prefer `SubscriptionWatch` (./watch.ts), which polls this.
    */
   subscriptionChanges(after: Cursor, limit?: number): Promise<{ changes: SubscriptionChange[]; next: Cursor; complete: boolean }>
+  /** Where the change log ends now: where a new watcher starts. */
+  subscriptionChangesEnd(): Promise<Cursor>
 
   /** Record that `arrival.node` holds the message; idempotent per (message, node). */
   recordArrival(arrival: Arrival): Promise<ArrivalResult>
