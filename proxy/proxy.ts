@@ -69,7 +69,7 @@ export async function startProxy(config: ProxyConfig, log: Logger, version: Vers
     await watch.start()
     stack.push(() => watch.stop())
 
-    const hub = new DeliveryHub({ store, nodeCount: pool.size, logger: log.child({ part: 'delivery' }) })
+    const hub = new DeliveryHub({ store, nodeCount: pool.size, watch, logger: log })
     const ws: WsServer = new WsServer({ hub, auth, metrics, log: log.child({ part: 'ws' }), bufferBytes: config.edge.clientBufferBytes })
     stack.push(() => ws.close())
     // Runs before the sockets close: the hub stores every connection's cursor and says `shutdown`.

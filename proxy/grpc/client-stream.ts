@@ -4,11 +4,13 @@ import { toGrpcStatus } from '../../common/grpc-status.js'
 import type { Logger } from '../../common/logger.js'
 import type { ProxyMessage } from '../../common/proto.js'
 import type { DeliveryHub } from '../delivery/hub.js'
+import { isCursor } from '../store/redis-store.js'
 import type { CloseCode, Delivery, DeliverySink } from '../delivery/types.js'
 import type { ProxyMetrics } from '../metrics.js'
 import type { ClientAuth } from '../service/auth.js'
 import type { ClientApi } from '../service/client-api.js'
 import { SentTracker } from '../service/sent-tracker.js'
+import { isUndecodable, undecodableReason } from './frame-decoding.js'
 
 export type ClientStreamCall = grpc.ServerDuplexStream<ProxyMessage, ProxyMessage>
 
@@ -24,7 +26,6 @@ export interface ClientStreamDeps {
 
 /** Bytes a ProxyMessage frame adds to its body (ids, topic, protobuf framing), roughly. */
 const FRAME_OVERHEAD = 256
-const CURSOR = /^\d{1,20}(-\d{1,20})?$/
 const MAX_WAITING_FRAMES = 64
 
 const END_BY_HUB_CODE: Readonly<Record<CloseCode, OptimumError['code']>> = {
@@ -91,6 +92,7 @@ export class ClientStreamSession {
   }
 
   private async start(frame: ProxyMessage): Promise<void> {
+    if (isUndecodable(frame)) throw new OptimumError('invalid_argument', `the first ClientStream message is not a ProxyMessage: ${undecodableReason(frame)}`)
     const clientId = frame.client_id
     if (!clientId) throw new OptimumError('invalid_argument', 'the first ClientStream message must carry client_id')
     if (frame.type !== '' && frame.type !== 'subscribe') {
@@ -100,7 +102,7 @@ export class ClientStreamSession {
     const authorization = metadata.get('authorization')[0]
     await this.deps.auth.check({ clientId, ...(typeof authorization === 'string' ? { authorization } : {}) })
     const since = metadata.get('since')[0]
-    if (since !== undefined && (typeof since !== 'string' || !CURSOR.test(since))) {
+    if (since !== undefined && (typeof since !== 'string' || !isCursor(since))) {
       throw new OptimumError('invalid_argument', 'since must be a cursor such as 1733090000000-0')
     }
     if (frame.topic) await this.deps.api.subscribe(clientId, [frame.topic], this.deps.api.defaultThreshold)
@@ -127,6 +129,7 @@ export class ClientStreamSession {
 
   private async command(frame: ProxyMessage): Promise<void> {
     if (this.ended) return
+    if (isUndecodable(frame)) throw new OptimumError('invalid_argument', `not a ProxyMessage: ${undecodableReason(frame)}`)
     const clientId = this.clientId!
     const { api } = this.deps
     switch (frame.type) {

@@ -40,9 +40,10 @@ export function createHttpApp(deps: RouteDeps & { log: Logger }): Koa {
         ctx.body = { error: 'internal error' }
       }
     }
-    if (ctx.body === undefined || ctx.body === null) {
-      if (ctx.status === 405) ctx.body = { error: 'method not allowed' }
-      else if (ctx.status === 404) ctx.body = { error: 'not found' }
+    if ((ctx.body === undefined || ctx.body === null) && (ctx.status === 404 || ctx.status === 405)) {
+      const status = ctx.status // setting a body makes Koa answer 200
+      ctx.body = { error: status === 404 ? 'not found' : 'method not allowed' }
+      ctx.status = status
     }
     deps.metrics.requests.inc({ route: ctx._matchedRoute ? String(ctx._matchedRoute) : 'unmatched', status: String(ctx.status) })
   })

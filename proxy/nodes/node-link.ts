@@ -3,7 +3,7 @@ import { fromGrpcError } from '../../common/grpc-status.js'
 import type { Logger } from '../../common/logger.js'
 import { Command, ResponseType, type CommandStreamClient, type PublishAck, type SidecarRequest, type SidecarResponse } from '../../common/proto.js'
 import { connectSidecar } from '../../common/sidecar-client.js'
-import { backoffDelay, type BackoffPolicy } from './backoff.js'
+import { backoffDelay, type BackoffPolicy } from '../../common/backoff.js'
 import type { Arrival } from '../store/store.js'
 import { parseDelivery } from './delivered.js'
 

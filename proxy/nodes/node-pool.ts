@@ -1,7 +1,7 @@
 import { formatHostPort, type P2PNodeAddress } from '../../common/config/index.js'
 import { isOptimumError, OptimumError } from '../../common/errors.js'
 import type { Logger } from '../../common/logger.js'
-import { DEFAULT_BACKOFF, type BackoffPolicy } from './backoff.js'
+import { DEFAULT_BACKOFF, type BackoffPolicy } from '../../common/backoff.js'
 import type { Arrival } from '../store/store.js'
 import { NodeLink, type LinkState } from './node-link.js'
 

@@ -3,10 +3,10 @@ import { silentLogger } from '../../common/logger.js'
 import { OptimumError } from '../../common/errors.js'
 import { startNetwork, startTestNode, stopAll, waitFor } from '../../node/test/support/network.js'
 import type { RunningNode } from '../../node/node.js'
-import { backoffDelay } from '../nodes/backoff.js'
+import { backoffDelay } from '../../common/backoff.js'
 import { NodePool } from '../nodes/node-pool.js'
 import type { Arrival } from '../store/store.js'
-import { freePort } from './support/ports.js'
+import { freePort } from './support/redis-server.js'
 
 describe('backoffDelay', () => {
   it('doubles from the initial delay up to the cap, jittered within the upper half', () => {

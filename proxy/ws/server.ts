@@ -5,6 +5,7 @@ import { WebSocket, WebSocketServer } from 'ws'
 import { isOptimumError, OptimumError } from '../../common/errors.js'
 import type { Logger } from '../../common/logger.js'
 import type { DeliveryHub } from '../delivery/hub.js'
+import { isCursor } from '../store/redis-store.js'
 import type { DeliverySink } from '../delivery/types.js'
 import { SEED_FAMILY, V1_FAMILY, type RouteFamily } from '../http/families.js'
 import { HTTP_STATUS_BY_CODE } from '../http/status.js'
@@ -32,7 +33,6 @@ const PATHS: ReadonlyMap<string, RouteFamily> = new Map([
 ])
 /** Clients only listen; anything they send is small or a mistake. */
 const MAX_CLIENT_FRAME_BYTES = 64 * 1024
-const CURSOR = /^\d{1,20}(-\d{1,20})?$/
 const MAX_CLOSE_REASON_BYTES = 123
 
 /**
@@ -67,7 +67,7 @@ export class WsServer {
     try {
       if (clientId === '') throw new OptimumError('invalid_argument', family.missing.clientId)
       assertClientId(clientId)
-      if (since !== undefined && !CURSOR.test(since)) {
+      if (since !== undefined && !isCursor(since)) {
         throw new OptimumError('invalid_argument', 'since must be a cursor such as 1733090000000-0')
       }
     } catch (err) {

@@ -1,4 +1,4 @@
-/** Reconnect delays: doubling from `initialMs`, capped at `maxMs`, with full jitter in the upper half. */
+/** Retry delays (reconnect loops of any part): doubling from `initialMs`, capped at `maxMs`, with full jitter in the upper half. */
 export interface BackoffPolicy {
   initialMs: number
   maxMs: number
