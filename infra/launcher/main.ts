@@ -41,6 +41,13 @@ if (typeof options === 'string') refuse(options, 2)
 
 const stack = new Stack({ options, timeoutMs: values.timeout, cwd: process.cwd(), env }, new Output())
 for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => stack.requestStop(signal))
+// `npm start` runs the launcher under `sh -c`: a SIGTERM to npm ends the shell but not us, so its going is a stop too.
+const parent = process.ppid
+const parentWatch = setInterval(() => {
+  if (process.ppid === parent) return
+  clearInterval(parentWatch)
+  stack.requestStop('the parent process exited')
+}, 1_000).unref()
 process.on('exit', () => stack.killNow())
 
 try {
