@@ -91,6 +91,16 @@ describe('npm start (infra/launcher)', () => {
     expect(await allGone(pids.values())).toBe(true)
   }, 120_000)
 
+  it('stops everything when the shell that npm start runs it in is killed', async () => {
+    const run = launch(['--nodes', '2', '--proxies', '0', '--mode', 'gossipsub'], { viaShell: true })
+    running.push(run)
+    await run.waitFor(READY, 90_000)
+    const pids = run.pids()
+    run.child.kill('SIGKILL')
+    expect(await allGone(pids.values(), 30_000)).toBe(true)
+    await run.waitFor(/the parent process exited: stopping the stack/)
+  }, 120_000)
+
   it('names a taken port in one line before starting anything', async () => {
     const offset = randomOffset()
     const blocker: Server = createServer()

@@ -30,10 +30,21 @@ export function randomOffset(): number {
   return -1500 - Math.floor(Math.random() * 3000)
 }
 
-export function launch(flags: string[], options: { env?: Record<string, string>; offset?: number; dir?: string } = {}): Launch {
+export interface LaunchOptions {
+  env?: Record<string, string>
+  offset?: number
+  dir?: string
+  /** Run it as `npm start` does, under `sh -c` (the child is then the shell). */
+  viaShell?: boolean
+}
+
+export function launch(flags: string[], options: LaunchOptions = {}): Launch {
   const dir = options.dir ?? mkdtempSync(path.join(tmpdir(), 'stack-test-'))
   const offset = options.offset ?? randomOffset()
-  const child = spawn(process.execPath, ['--import', TSX, MAIN, `--port-offset=${offset}`, '--timeout=60s', ...flags], {
+  const argv = [process.execPath, '--import', TSX, MAIN, `--port-offset=${offset}`, '--timeout=60s', ...flags]
+  // `; :` keeps the shell from exec-ing node, as npm's `sh -c` does not either.
+  const [command, args] = options.viaShell ? ['sh', ['-c', `${argv.map((a) => `'${a}'`).join(' ')}; :`]] : [argv[0]!, argv.slice(1)]
+  const child = spawn(command, args, {
     cwd: dir,
     env: { PATH: process.env.PATH, HOME: process.env.HOME, NO_COLOR: '1', LOG_LEVEL: 'warn', ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
