@@ -135,44 +135,44 @@ request GET "$PROXY_URL/api/v1/health"
 NODES=$(grep -oE '"nodes":[0-9]+' <<<"$BODY" | grep -oE '[0-9]+$')
 NODES=${NODES:-1}
 
+# family_checks PREFIX MISSING_CLIENT MISSING_TOPIC MISSING_MESSAGE: what both route generations do, with their phrases.
+# Leaves C (subscribed to T) for the family's own checks.
+family_checks() {
+  local prefix=$1 no_client=$2 no_topic=$3 no_message=$4 ok i
+  C="suite-$RUN${prefix//\//-}"
+  T="$C-topic"
+  check "$prefix: subscribe" 200 '"status":"subscribed"' POST "$PROXY_URL$prefix/subscribe" "{\"client_id\":\"$C\",\"topic\":\"$T\",\"threshold\":0.1}"
+  check "$prefix: subscribe with an empty topic" 400 "$no_topic" POST "$PROXY_URL$prefix/subscribe" "{\"client_id\":\"$C\",\"topic\":\"\",\"threshold\":0.1}"
+  check "$prefix: subscribe without a topic" 400 "$no_topic" POST "$PROXY_URL$prefix/subscribe" "{\"client_id\":\"$C\",\"threshold\":0.1}"
+  check "$prefix: subscribe with an empty client id" 400 "$no_client" POST "$PROXY_URL$prefix/subscribe" "{\"client_id\":\"\",\"topic\":\"$T\",\"threshold\":0.1}"
+  check "$prefix: subscribe with invalid JSON" 400 'invalid JSON' POST "$PROXY_URL$prefix/subscribe" '{"client_id": "x", "topic": '
+  check "$prefix: subscribe with a threshold above 1" 400 'threshold must be a number from 0 to 1' POST "$PROXY_URL$prefix/subscribe" "{\"client_id\":\"$C\",\"topic\":\"$T\",\"threshold\":1.5}"
+  check "$prefix: subscribe with a threshold that is not a number" 400 'threshold must be a number from 0 to 1' POST "$PROXY_URL$prefix/subscribe" "{\"client_id\":\"$C\",\"topic\":\"$T\",\"threshold\":\"high\"}"
+  check "$prefix: publish" 200 '"status":"published"' POST "$PROXY_URL$prefix/publish" "{\"client_id\":\"$C\",\"topic\":\"$T\",\"message\":\"hello\"}"
+  check "$prefix: publish answers a message_id" 200 '"message_id":"' POST "$PROXY_URL$prefix/publish" "{\"client_id\":\"$C\",\"topic\":\"$T\",\"message\":\"hello again\"}"
+  check "$prefix: publish to a topic never subscribed" 403 'topic not assigned' POST "$PROXY_URL$prefix/publish" "{\"client_id\":\"$C\",\"topic\":\"non-existent-topic\",\"message\":\"x\"}"
+  check "$prefix: publish an empty message" 400 "$no_message" POST "$PROXY_URL$prefix/publish" "{\"client_id\":\"$C\",\"topic\":\"$T\",\"message\":\"\"}"
+  check "$prefix: publish without a message" 400 "$no_message" POST "$PROXY_URL$prefix/publish" "{\"client_id\":\"$C\",\"topic\":\"$T\"}"
+  check "$prefix: publish without a topic" 400 "$no_topic" POST "$PROXY_URL$prefix/publish" "{\"client_id\":\"$C\",\"message\":\"x\"}"
+  check "$prefix: publish without a client id" 400 "$no_client" POST "$PROXY_URL$prefix/publish" "{\"topic\":\"$T\",\"message\":\"x\"}"
+  check "$prefix: publish with invalid JSON" 400 'invalid JSON' POST "$PROXY_URL$prefix/publish" 'not json'
+  ok=0
+  for i in 1 2 3 4 5; do
+    request POST "$PROXY_URL$prefix/publish" "{\"client_id\":\"$C\",\"topic\":\"$T\",\"message\":\"rapid $i\"}"
+    [[ "$BODY" == *'"status":"published"'* ]] && ok=$((ok + 1))
+  done
+  [ $ok -eq 5 ] && pass "$prefix: five rapid publishes" || fail "$prefix: five rapid publishes" "$ok of 5 published"
+}
+
 echo "== seed routes (/api/*)"
-C="suite-$RUN-seed"
-T="suite-$RUN-seed-topic"
-check "subscribe" 200 '"status":"subscribed"' POST "$PROXY_URL/api/subscribe" "{\"client_id\":\"$C\",\"topic\":\"$T\",\"threshold\":0.1}"
-check "subscribe with an empty topic" 400 'topic is missing' POST "$PROXY_URL/api/subscribe" "{\"client_id\":\"$C\",\"topic\":\"\",\"threshold\":0.1}"
-check "subscribe with an empty client_id" 400 'client_id is missing' POST "$PROXY_URL/api/subscribe" "{\"client_id\":\"\",\"topic\":\"$T\",\"threshold\":0.1}"
-check "subscribe with invalid JSON" 400 'invalid JSON' POST "$PROXY_URL/api/subscribe" '{"client_id": "x", "topic": '
-check "publish" 200 '"status":"published"' POST "$PROXY_URL/api/publish" "{\"client_id\":\"$C\",\"topic\":\"$T\",\"message\":\"hello seed\"}"
-check "publish answers a message_id" 200 '"message_id":"' POST "$PROXY_URL/api/publish" "{\"client_id\":\"$C\",\"topic\":\"$T\",\"message\":\"hello seed 2\"}"
-check "publish to a topic never subscribed" 403 'topic not assigned' POST "$PROXY_URL/api/publish" "{\"client_id\":\"$C\",\"topic\":\"non-existent-topic\",\"message\":\"x\"}"
-check "publish an empty message" 400 'message is missing' POST "$PROXY_URL/api/publish" "{\"client_id\":\"$C\",\"topic\":\"$T\",\"message\":\"\"}"
-check "publish without a topic" 400 'topic is missing' POST "$PROXY_URL/api/publish" "{\"client_id\":\"$C\",\"message\":\"x\"}"
-check "publish without a message" 400 'message is missing' POST "$PROXY_URL/api/publish" "{\"client_id\":\"$C\",\"topic\":\"$T\"}"
-check "publish without a client_id" 400 'client_id is missing' POST "$PROXY_URL/api/publish" "{\"topic\":\"$T\",\"message\":\"x\"}"
-check "publish with invalid JSON" 400 'invalid JSON' POST "$PROXY_URL/api/publish" 'not json'
-ok=0
-for i in 1 2 3 4 5; do publish "$PROXY_URL" "$C" "$T" "rapid $i" && ok=$((ok + 1)); done
-[ $ok -eq 5 ] && pass "five rapid publishes" || fail "five rapid publishes" "$ok of 5 published"
+family_checks /api 'client_id is missing' 'topic is missing' 'message is missing'
 
 echo "== current routes (/api/v1/*)"
-C="suite-$RUN-v1"
-T="suite-$RUN-v1-topic"
-check "subscribe" 200 '"status":"subscribed"' POST "$PROXY_URL/api/v1/subscribe" "{\"client_id\":\"$C\",\"topic\":\"$T\",\"threshold\":0.1}"
-check "subscribe without a client ID" 400 'missing client ID' POST "$PROXY_URL/api/v1/subscribe" "{\"topic\":\"$T\",\"threshold\":0.1}"
-check "subscribe without a topic" 400 'missing topic' POST "$PROXY_URL/api/v1/subscribe" "{\"client_id\":\"$C\",\"threshold\":0.1}"
-check "subscribe with invalid JSON" 400 'invalid JSON' POST "$PROXY_URL/api/v1/subscribe" '{'
-check "subscribe with a threshold above 1" 400 'threshold must be a number from 0 to 1' POST "$PROXY_URL/api/v1/subscribe" "{\"client_id\":\"$C\",\"topic\":\"$T\",\"threshold\":1.5}"
-check "subscribe with a threshold that is not a number" 400 'threshold must be a number from 0 to 1' POST "$PROXY_URL/api/v1/subscribe" "{\"client_id\":\"$C\",\"topic\":\"$T\",\"threshold\":\"high\"}"
-check "publish" 200 '"status":"published"' POST "$PROXY_URL/api/v1/publish" "{\"client_id\":\"$C\",\"topic\":\"$T\",\"message\":\"hello v1\"}"
+family_checks /api/v1 'missing client ID' 'missing topic' 'either message or message_length must be provided'
 check "publish message_length (random payload)" 200 '"status":"published"' POST "$PROXY_URL/api/v1/publish" "{\"client_id\":\"$C\",\"topic\":\"$T\",\"message_length\":1024}"
 ts=$(($(date +%s) * 1000))
 request POST "$PROXY_URL/api/v1/publish" "{\"client_id\":\"$C\",\"topic\":\"$T\",\"message\":\"once\",\"timestamp\":$ts}"
 check "publish retried with the same timestamp" 200 '"status":"deduplicated"' POST "$PROXY_URL/api/v1/publish" "{\"client_id\":\"$C\",\"topic\":\"$T\",\"message\":\"once\",\"timestamp\":$ts}"
-check "publish to a topic never subscribed" 403 'topic not assigned' POST "$PROXY_URL/api/v1/publish" "{\"client_id\":\"$C\",\"topic\":\"non-existent-topic\",\"message\":\"x\"}"
-check "publish without message or message_length" 400 'either message or message_length must be provided' POST "$PROXY_URL/api/v1/publish" "{\"client_id\":\"$C\",\"topic\":\"$T\"}"
-check "publish without a topic" 400 'missing topic' POST "$PROXY_URL/api/v1/publish" "{\"client_id\":\"$C\",\"message\":\"x\"}"
-check "publish without a client ID" 400 'missing client ID' POST "$PROXY_URL/api/v1/publish" "{\"topic\":\"$T\",\"message\":\"x\"}"
-check "publish with invalid JSON" 400 'invalid JSON' POST "$PROXY_URL/api/v1/publish" '[1,'
 check "publish over the size limit" 413 'limit' POST "$PROXY_URL/api/v1/publish" "{\"client_id\":\"$C\",\"topic\":\"$T\",\"message_length\":67108864}"
 check "topics of a client" 200 "\"topics\":[\"$T\"]" GET "$PROXY_URL/api/v1/topics?client_id=$C"
 check "topics without a client ID" 400 'missing client ID' GET "$PROXY_URL/api/v1/topics"
