@@ -1,39 +1,22 @@
-import { spawn, type ChildProcess } from 'node:child_process'
-import { fileURLToPath } from 'node:url'
+import type { ChildProcess } from 'node:child_process'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { spawnPart, waitUntilHealthy } from '../bench/processes.js'
 import { freePort } from './support/redis-server.js'
-import { postJson, startCluster, LOCAL_REDIS, TestWs, topicMeshReady, waitFor, waitForAsync, type TestCluster } from './support/cluster.js'
-
-const ROOT = fileURLToPath(new URL('../../', import.meta.url))
+import { postJson, startCluster, LOCAL_REDIS, TestWs, topicMeshReady, waitFor, type TestCluster } from './support/cluster.js'
 
 /** A replica as its own process (`npm run proxy`), so that it can be killed without a chance to clean up. */
 async function spawnReplica(cluster: TestCluster): Promise<{ child: ChildProcess; port: number }> {
   const port = await freePort()
-  const child = spawn(process.execPath, ['--import', 'tsx', 'proxy/main.ts'], {
-    cwd: ROOT,
-    env: {
-      ...process.env,
-      P2P_NODES: cluster.p2pNodes,
-      PROXY_PORT: String(port),
-      PROXY_GRPC_PORT: String(await freePort()),
-      LISTEN_HOST: '127.0.0.1',
-      REDIS_URL: LOCAL_REDIS,
-      REDIS_PREFIX: cluster.prefix,
-      LOG_LEVEL: 'warn',
-    },
-    stdio: ['ignore', 'ignore', 'inherit'],
+  const child = spawnPart('proxy/main.ts', {
+    P2P_NODES: cluster.p2pNodes,
+    PROXY_PORT: String(port),
+    PROXY_GRPC_PORT: String(await freePort()),
+    LISTEN_HOST: '127.0.0.1',
+    REDIS_URL: LOCAL_REDIS,
+    REDIS_PREFIX: cluster.prefix,
+    LOG_LEVEL: 'warn',
   })
-  await waitForAsync(
-    'the replica process answering',
-    async () => {
-      try {
-        return (await fetch(`http://127.0.0.1:${port}/api/v1/health`)).status === 200
-      } catch {
-        return false
-      }
-    },
-    30_000,
-  )
+  await waitUntilHealthy(child, `http://127.0.0.1:${port}/api/v1/health`, 30_000)
   return { child, port }
 }
 
