@@ -1,11 +1,11 @@
-import type { Connection, Libp2p, PeerId, Stream } from '@libp2p/interface'
+import type { Connection, Libp2p, PeerId, Stream, StreamMessageEvent } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
-import { lpStream } from '@libp2p/utils'
 import { multiaddr } from '@multiformats/multiaddr'
 import * as varint from 'uint8-varint'
 import { Uint8ArrayList } from 'uint8arraylist'
 import type { Logger } from '../../common/logger.js'
 import type { ClusterHandshake } from '../host/handshake.js'
+import { FrameReader } from './frame-reader.js'
 import type { OptimumCore, PeerInfo, PeerKey, Rpc } from './types.js'
 import { decodeRpc, encodedLength, encodeRpc, maxFrameBytes, OPTIMUM_PROTOCOL, WireError } from './wire.js'
 
@@ -24,8 +24,8 @@ const MAX_PX_DIALS = 4
 const PX_DIAL_TIMEOUT_MS = 5_000
 
 export interface AdapterMetrics {
+  /** A peer broke the wire rules: 'malformed', 'flooding' or 'unreadable'. */
   violation(reason: string): void
-  sent(rpc: Rpc): void
 }
 
 export interface OptimumAdapterOptions {
@@ -128,7 +128,6 @@ export class OptimumAdapter {
       link.queue.push(prefixed)
       link.queuedBytes += prefixed.byteLength
     }
-    this.options.metrics?.sent(rpc)
     if (this.backlog(peer) > MAX_BACKLOG_BYTES) {
       this.disconnect(peer, `more than ${MAX_BACKLOG_BYTES} bytes queued towards it`)
       return
@@ -259,39 +258,57 @@ export class OptimumAdapter {
 
   // ---- reading ----
 
+  /**
+   * The peer's stream, read as bytes arrive: frames are cut, validated and
+   * handed to the core synchronously inside the message event, so nothing
+   * piles up here (the socket waits while this node is busy).
+   */
   private async read(stream: Stream, connection: Connection): Promise<void> {
     const peer = connection.remotePeer.toString()
     if (!(await this.options.handshake.whenVerified(peer)) || this.stopped) {
       stream.abort(new Error('cluster handshake not passed'))
       return
     }
-    const lp = lpStream(stream, { maxDataLength: this.frameCap, maxBufferSize: 2 * this.frameCap })
+    const reader = new FrameReader(this.frameCap)
     const { maxMessageSize } = this.options
-    try {
-      for (;;) {
-        const frame = await lp.read()
-        if (this.stopped || !this.links.has(peer)) break
+    const cutOff = (reason: string, why: string): void => {
+      stream.removeEventListener('message', onMessage)
+      this.options.metrics?.violation(reason)
+      this.disconnect(peer, why)
+    }
+    const onMessage = (event: StreamMessageEvent): void => {
+      let frames: Uint8Array[]
+      try {
+        frames = reader.push(event.data)
+      } catch (err) {
+        cutOff('unreadable', (err as Error).message)
+        return
+      }
+      for (const frame of frames) {
+        if (this.stopped || !this.links.has(peer)) {
+          stream.removeEventListener('message', onMessage)
+          return
+        }
         if (!this.admit(peer)) {
-          this.disconnect(peer, 'flooding: too many frames')
-          break
+          cutOff('flooding', 'flooding: too many frames')
+          return
         }
         let rpc: Rpc
         try {
-          rpc = decodeRpc(frame.subarray(), { maxMessageSize })
+          rpc = decodeRpc(frame, { maxMessageSize })
         } catch (err) {
           if (!(err instanceof WireError)) throw err
-          if (this.violation(peer, err.message)) break
+          if (this.violation(peer, err.message)) {
+            stream.removeEventListener('message', onMessage)
+            return
+          }
           continue
         }
         this.core?.handleRpc(peer, rpc)
       }
-    } catch (err) {
-      // End of stream is the normal way out; anything else (an oversized or torn frame) is the peer's fault.
-      const message = (err as Error).message
-      if (!this.stopped && stream.status === 'open' && connection.status === 'open') this.disconnect(peer, `unreadable stream: ${message}`)
-    } finally {
-      if (stream.status === 'open') stream.abort(new Error('read loop ended'))
     }
+    stream.addEventListener('message', onMessage)
+    stream.addEventListener('close', () => stream.removeEventListener('message', onMessage), { once: true })
   }
 
   /** Token bucket per peer; false once it is empty. */

@@ -1,103 +1,99 @@
-import { Counter, Histogram, type Registry } from 'prom-client'
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client'
 import type { AdapterMetrics } from './adapter.js'
-import type { Rpc, TraceEvent } from './types.js'
+import type { CoreStats, TraceEvent } from './types.js'
 
 /** Messages whose first shard arrived but that have not decoded yet, tracked for the decode-time histogram. */
 const MAX_PENDING = 10_000
 
+type StatName = keyof CoreStats
+
+/** Core counters exported as Prometheus counters: metric name suffix, help, the stat. */
+const COUNTERS: Array<[string, string, StatName]> = [
+  ['shards_received_total', 'Coded shards received', 'shardsReceived'],
+  ['shards_innovative_total', 'Received shards that raised the rank of their message', 'shardsInnovative'],
+  ['shards_redundant_total', 'Received shards that did not help (duplicate, dependent, or for a decoded message)', 'shardsRedundant'],
+  ['shards_sent_total', 'Coded shards sent', 'shardsSent'],
+  ['recodes_total', 'Shards this node recoded from what it held (relays)', 'recodes'],
+  ['messages_decoded_total', 'Messages decoded from shards', 'decoded'],
+  ['decode_failures_total', 'Decodes discarded: bad signature, hash mismatch or corrupt frame', 'decodeFailures'],
+  ['idontwant_sent_total', 'IDONTWANT ids sent', 'idontwantSent'],
+  ['iwant_sent_total', 'IWANT requests sent', 'iwantSent'],
+  ['ihave_sent_total', 'IHAVE announcements sent', 'ihaveSent'],
+]
+const GAUGES: Array<[string, string, StatName]> = [
+  ['message_states', 'Message states held (undecoded and retained for repair)', 'messages'],
+  ['undecoded_messages', 'Messages with shards but not decoded yet', 'undecoded'],
+  ['undecoded_bytes', 'Decoder heap bytes held by undecoded messages', 'undecodedBytes'],
+  ['deferred_messages', 'Messages waiting for a peer backlog to drain', 'deferred'],
+]
+
 /**
- * What optimum mode adds to the node's Prometheus registry. It learns
- * everything from the core's trace events and the frames the adapter sends,
- * so the core stays free of metrics code.
+ * What optimum mode adds to the node's Prometheus registry: the core's own
+ * counters read at scrape time, decode time from its trace events, and wire
+ * violations from the adapter. The core stays free of metrics code.
  */
 export class OptimumMetrics implements AdapterMetrics {
-  private readonly received: Counter<'result'>
+  private stats?: () => CoreStats
   private readonly decodeSeconds: Histogram
-  private readonly idontwant: Counter
-  private readonly shardsSent: Counter<'role'>
   private readonly violations: Counter<'reason'>
-  private readonly rejected: Counter<'reason'>
   /** message id → when its first shard arrived (ms, the core's clock). */
   private readonly firstShard = new Map<string, number>()
 
   constructor(registry: Registry) {
     const registers = [registry]
-    this.received = new Counter({
-      name: 'optimum_node_shards_received_total',
-      help: 'Coded shards received, by what they did: innovative (raised the rank) or redundant (duplicate, unhelpful or unnecessary)',
-      labelNames: ['result'],
-      registers,
-    })
+    const read = (stat: StatName): number => this.stats?.()[stat] ?? 0
+    for (const [name, help, stat] of COUNTERS) {
+      new Counter({
+        name: `optimum_node_${name}`,
+        help,
+        registers,
+        collect() {
+          this.reset()
+          this.inc(read(stat))
+        },
+      })
+    }
+    for (const [name, help, stat] of GAUGES) {
+      new Gauge({
+        name: `optimum_node_${name}`,
+        help,
+        registers,
+        collect() {
+          this.set(read(stat))
+        },
+      })
+    }
     this.decodeSeconds = new Histogram({
       name: 'optimum_node_decode_seconds',
       help: 'From the first shard of a message to its decoded delivery',
       buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
       registers,
     })
-    this.idontwant = new Counter({
-      name: 'optimum_node_idontwant_sent_total',
-      help: 'Message ids sent in IDONTWANT (per peer they went to)',
-      registers,
-    })
-    this.shardsSent = new Counter({
-      name: 'optimum_node_shards_sent_total',
-      help: 'Coded shards sent: publisher (encoded here) or relay (recoded or forwarded)',
-      labelNames: ['role'],
-      registers,
-    })
     this.violations = new Counter({
       name: 'optimum_node_wire_violations_total',
-      help: 'Frames from peers that broke the wire rules',
+      help: 'Frames from peers that broke the wire rules (malformed, oversized, flooding)',
       labelNames: ['reason'],
       registers,
     })
-    this.rejected = new Counter({
-      name: 'optimum_node_messages_rejected_total',
-      help: 'Messages discarded: bad signature, hash mismatch or corrupt frame',
-      labelNames: ['reason'],
-      registers,
-    })
-    for (const result of ['innovative', 'duplicate', 'unhelpful', 'unnecessary']) this.received.inc({ result }, 0)
+  }
+
+  /** The core whose stats the counters report. */
+  attach(stats: () => CoreStats): void {
+    this.stats = stats
   }
 
   trace(event: TraceEvent): void {
-    switch (event.kind) {
-      case 'new_shard':
-        this.received.inc({ result: 'innovative' })
-        if (event.messageId !== undefined && !this.firstShard.has(event.messageId)) {
-          if (this.firstShard.size >= MAX_PENDING) this.firstShard.delete(this.firstShard.keys().next().value!)
-          this.firstShard.set(event.messageId, event.at)
-        }
-        break
-      case 'duplicate_shard':
-        this.received.inc({ result: 'duplicate' })
-        break
-      case 'unhelpful_shard':
-        this.received.inc({ result: 'unhelpful' })
-        break
-      case 'unnecessary_shard':
-        this.received.inc({ result: 'unnecessary' })
-        break
-      case 'deliver': {
-        const first = event.messageId === undefined ? undefined : this.firstShard.get(event.messageId)
-        if (first !== undefined) {
-          this.decodeSeconds.observe(Math.max(0, event.at - first) / 1000)
-          this.firstShard.delete(event.messageId!)
-        }
-        break
-      }
-      case 'reject':
-        this.rejected.inc({ reason: event.reason ?? 'unknown' })
-        if (event.messageId !== undefined) this.firstShard.delete(event.messageId)
-        break
-      default:
+    const id = event.messageId
+    if (id === undefined) return
+    if (event.kind === 'new_shard') {
+      if (this.firstShard.has(id)) return
+      if (this.firstShard.size >= MAX_PENDING) this.firstShard.delete(this.firstShard.keys().next().value!)
+      this.firstShard.set(id, event.at)
+    } else if (event.kind === 'deliver' || event.kind === 'reject') {
+      const first = this.firstShard.get(id)
+      this.firstShard.delete(id)
+      if (event.kind === 'deliver' && first !== undefined) this.decodeSeconds.observe(Math.max(0, event.at - first) / 1000)
     }
-  }
-
-  sent(rpc: Rpc): void {
-    const ids = rpc.control?.idontwant?.length ?? 0
-    if (ids > 0) this.idontwant.inc(ids)
-    for (const shard of rpc.shards ?? []) this.shardsSent.inc({ role: shard.hop === 0 ? 'publisher' : 'relay' })
   }
 
   violation(reason: string): void {

@@ -29,13 +29,13 @@ export interface OptimumServiceOptions {
 
 export interface OptimumService {
   engine: OptimumEngine
+  adapter: OptimumAdapter
   stop(): Promise<void>
 }
 
 /**
  * Optimum mode on a libp2p host: the core with its environment (the node's
- * key, the codec kernel, crypto randomness, a monotonic clock on the epoch
- * scale), the adapter that carries its frames, the engine the sidecar talks
+ * key, the codec kernel, crypto randomness, a monotonic clock), the adapter that carries its frames, the engine the sidecar talks
  * to, and the metrics fed by its traces.
  */
 export async function startOptimum(options: OptimumServiceOptions): Promise<OptimumService> {
@@ -51,11 +51,11 @@ export async function startOptimum(options: OptimumServiceOptions): Promise<Opti
     log: log.child({ part: 'optimum-adapter' }),
     metrics,
   })
-  const origin = performance.timeOrigin
   const env: CoreEnv = {
     self,
-    // performance.now never goes back; on the epoch scale so publishedAt stays meaningful across nodes
-    now: () => origin + performance.now(),
+    // timers and expiry on a clock that never goes back; headers carry the wall clock
+    now: () => performance.now(),
+    wallClock: () => Date.now(),
     random: cryptoRandomBytes,
     kernel: options.kernel,
     ...libp2pSigning(options.key),
@@ -83,10 +83,12 @@ export async function startOptimum(options: OptimumServiceOptions): Promise<Opti
     env,
     outputs,
   )
+  metrics.attach(() => core.stats())
   engine = new OptimumEngine({ core, maxMessageSize: config.maxMessageSize, selfId: self, log: log.child({ part: 'optimum' }) })
   await adapter.start(core)
   return {
     engine,
+    adapter,
     async stop() {
       await adapter.stop()
       core.stop()

@@ -110,11 +110,12 @@ const delimited = (length: number): number => 1 + varintLength(length) + length
 const text = (value: string): number => delimited(Buffer.byteLength(value))
 const bytes = (data: Uint8Array): number => delimited(data.length)
 const uint = (value: number): number => 1 + varintLength(value)
+const DOUBLE = 9
 
 function headerLength(h: ShardHeader): number {
   return (
     text(h.messageId) + text(h.topic) + uint(h.length) + uint(h.k) + bytes(h.hash) + bytes(h.publisher) +
-    bytes(h.signature) + uint(h.publishedAt)
+    bytes(h.signature) + DOUBLE
   )
 }
 
@@ -179,7 +180,7 @@ interface WireHeader {
   hash: Uint8Array
   publisher: Uint8Array
   signature: Uint8Array
-  published_at: number | { toNumber(): number }
+  published_at: number
 }
 
 export interface DecodeLimits {
@@ -228,6 +229,11 @@ function uint32(value: number, max: number, what: string): number {
   return value
 }
 
+function finite(value: number): number {
+  if (!Number.isFinite(value) || value < 0) throw new WireError('header published_at is not a time')
+  return value
+}
+
 function subscriptions(list: WireRpc['subscriptions']): SubOpt[] {
   return cap(list, WIRE_LIMITS.subscriptions, 'subscriptions').map((s) => ({ topic: topic(s.topic), subscribe: s.subscribe }))
 }
@@ -261,7 +267,6 @@ function shards(list: WireRpc['shards'], limits: DecodeLimits): Shard[] {
 }
 
 function headerFrom(h: WireHeader, limits: DecodeLimits): ShardHeader {
-  const publishedAt = typeof h.published_at === 'number' ? h.published_at : h.published_at.toNumber()
   if (h.length > limits.maxMessageSize) throw new WireError(`header announces ${h.length} bytes; the limit is ${limits.maxMessageSize}`)
   if (h.hash.length !== HASH_BYTES) throw new WireError('header hash is not 32 bytes')
   if (h.publisher.length === 0 || h.publisher.length > WIRE_LIMITS.publisherKeyBytes) throw new WireError('malformed publisher key')
@@ -274,7 +279,7 @@ function headerFrom(h: WireHeader, limits: DecodeLimits): ShardHeader {
     hash: h.hash,
     publisher: h.publisher,
     signature: h.signature,
-    publishedAt: uint32(publishedAt, Number.MAX_SAFE_INTEGER, 'published_at'),
+    publishedAt: finite(h.published_at),
   }
 }
 

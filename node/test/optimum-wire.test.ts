@@ -14,7 +14,7 @@ function header(overrides: Partial<ShardHeader> = {}): ShardHeader {
     hash: new Uint8Array(32).fill(7),
     publisher: new Uint8Array(36).fill(1),
     signature: new Uint8Array(64).fill(2),
-    publishedAt: 1_764_000_000_123,
+    publishedAt: 1_764_000_000_123.25,
     ...overrides,
   }
 }
@@ -101,6 +101,7 @@ describe('optimum wire codec', () => {
     ['a message over the size limit', { shards: [shard({ header: header({ length: 2 * 1024 * 1024 }) })] }, /limit/],
     ['a short hash', { shards: [shard({ header: header({ hash: new Uint8Array(31) }) })] }, /hash/],
     ['a missing signature', { shards: [shard({ header: header({ signature: new Uint8Array(0) }) })] }, /signature/],
+    ['a negative publish time', { shards: [shard({ header: header({ publishedAt: -1 }) })] }, /published_at/],
     ['an absurd hop count', { shards: [shard({ hop: 1000 })] }, /hop/],
     ['an absurd backoff', { control: { prune: [{ topic: 't', peers: [], backoffSeconds: 1e6 }] } }, /backoff/],
     ['too many exchanged peers', { control: { prune: [{ topic: 't', peers: Array.from({ length: 33 }, () => ({ id: 'p', addrs: [] })), backoffSeconds: 1 }] } }, /exchanged peers/],

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto'
 import { OptimumError } from '../../../common/errors.js'
-import type { CoreEnv, CoreOptions, CoreOutputs, OptimumCore, PeerKey, Rpc, Shard, ShardHeader } from '../../optimum/types.js'
+import { headerSigningBytes } from '../../optimum/header.js'
+import type { CoreEnv, CoreOptions, CoreOutputs, CoreStats, OptimumCore, PeerKey, Rpc, Shard } from '../../optimum/types.js'
 
 /**
  * A stand-in protocol core for carrier tests: no coding (k = 1, the shard is
@@ -13,15 +14,16 @@ export function createFloodCore(_options: CoreOptions, env: CoreEnv, outputs: Co
   const peers = new Map<PeerKey, Set<string>>()
   const subscribed = new Set<string>()
   const seen = new Map<string, string>()
-  const drained: PeerKey[] = []
-
-  const signingBytes = (h: ShardHeader): Uint8Array =>
-    Buffer.concat([Buffer.from(`${h.messageId}\n${h.topic}\n${h.length}\n${h.k}\n`), h.hash])
+  const stats: CoreStats = {
+    peers: 0, messages: 0, undecoded: 0, undecodedBytes: 0, seen: 0, deferred: 0, shardsReceived: 0, shardsInnovative: 0,
+    shardsRedundant: 0, shardsSent: 0, recodes: 0, decoded: 0, decodeFailures: 0, idontwantSent: 0, iwantSent: 0, ihaveSent: 0,
+  }
   const flood = (shard: Shard, except?: PeerKey): number => {
     let sent = 0
     for (const [peer, topics] of peers) {
       if (peer === except || !topics.has(shard.header!.topic)) continue
       outputs.send(peer, { shards: [shard] })
+      stats.shardsSent++
       sent++
     }
     return sent
@@ -47,14 +49,21 @@ export function createFloodCore(_options: CoreOptions, env: CoreEnv, outputs: Co
       }
       for (const shard of rpc.shards ?? []) {
         const header = shard.header
-        if (header === undefined || seen.has(shard.messageId)) continue
-        const source = env.verify(header.publisher, signingBytes(header), header.signature)
+        stats.shardsReceived++
+        if (header === undefined || seen.has(shard.messageId)) {
+          stats.shardsRedundant++
+          continue
+        }
+        stats.shardsInnovative++
+        const source = env.verify(header.publisher, headerSigningBytes(header), header.signature)
         const data = shard.payload.subarray(4, 4 + header.length)
         if (source === undefined || !createHash('sha256').update(data).digest().equals(header.hash)) {
           outputs.disconnect(from, 'forged message')
           return
         }
         seen.set(shard.messageId, header.topic)
+        stats.decoded++
+        outputs.trace?.({ kind: 'deliver', at: env.now(), messageId: header.messageId, topic: header.topic })
         if (subscribed.has(header.topic)) {
           outputs.deliver({ id: header.messageId, topic: header.topic, data: Uint8Array.from(data), source, publishedAt: header.publishedAt })
         }
@@ -62,17 +71,14 @@ export function createFloodCore(_options: CoreOptions, env: CoreEnv, outputs: Co
       }
     },
     heartbeat() {},
-    drained(peer) {
-      drained.push(peer)
-    },
+    drained() {},
     publish(topic, data, id) {
       const hash = createHash('sha256').update(data).digest()
-      const previous = seen.get(id)
-      if (previous !== undefined) return { id, fresh: false, peers: 0 }
+      if (seen.has(id)) return { id, fresh: false, peers: 0 }
       if (data.length > _options.maxMessageSize) throw new OptimumError('too_large', 'message too large')
       seen.set(id, topic)
       const unsigned = { messageId: id, topic, length: data.length, k: 1, hash, publisher: env.publicKey, signature: new Uint8Array(0), publishedAt: Math.round(env.now()) }
-      const header = { ...unsigned, signature: env.sign(signingBytes(unsigned)) }
+      const header = { ...unsigned, signature: env.sign(headerSigningBytes(unsigned)) }
       const payload = new Uint8Array(4 + data.length)
       new DataView(payload.buffer).setUint32(0, data.length)
       payload.set(data, 4)
@@ -88,6 +94,8 @@ export function createFloodCore(_options: CoreOptions, env: CoreEnv, outputs: Co
     topics: () => [...subscribed],
     meshPeers: (topic) => [...peers].filter(([, topics]) => topics.has(topic)).map(([peer]) => peer),
     peers: () => [...peers.keys()],
+    score: () => 0,
+    stats: () => ({ ...stats, peers: peers.size, seen: seen.size }),
     stop() {},
   }
 }

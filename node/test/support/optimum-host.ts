@@ -2,7 +2,7 @@ import { generateKeyPair } from '@libp2p/crypto/keys'
 import type { Libp2p } from '@libp2p/interface'
 import { Registry } from 'prom-client'
 import { parseNodeConfig } from '../../../common/config/index.js'
-import { silentLogger } from '../../../common/logger.js'
+import { createLogger, silentLogger } from '../../../common/logger.js'
 import { loadKernel } from '../../../common/rlnc/index.js'
 import { ByteCounter } from '../../host/byte-counter.js'
 import { ClusterHandshake } from '../../host/handshake.js'
@@ -38,7 +38,9 @@ export async function startTestHost(options: TestHostOptions = {}): Promise<Test
     bytes: new ByteCounter(),
     denyPeer: (peer) => handshake?.rejected.has(peer) ?? false,
   })
-  handshake = new ClusterHandshake({ node, clusterId: options.clusterId ?? '', log: silentLogger })
+  // TEST_LOG=debug shows what the hosts do
+  const log = process.env.TEST_LOG ? createLogger('test-host', process.env.TEST_LOG as 'debug') : silentLogger
+  handshake = new ClusterHandshake({ node, clusterId: options.clusterId ?? '', log })
   await handshake.start()
   const registry = new Registry()
   const optimum = options.createCore
@@ -49,7 +51,7 @@ export async function startTestHost(options: TestHostOptions = {}): Promise<Test
         config: config.optimum,
         kernel: await loadKernel(),
         registry,
-        log: silentLogger,
+        log,
         createCore: options.createCore,
       })
     : undefined
