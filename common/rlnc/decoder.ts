@@ -140,6 +140,23 @@ export class Decoder {
     return unframeInto(this.k, len, (fragment) => heap.subarray(rowOf[fragment], rowOf[fragment] + len), typeof target === 'function' ? target : () => target)
   }
 
+  /**
+   * Once complete: whether `payload` is what the decoded fragments give for
+   * these coefficients, i.e. whether a shard someone sent was honest. Lets a
+   * node find, after a good decode, which peer's shards spoilt an earlier one.
+   */
+  matches(coefficients: Uint8Array, payload: Uint8Array): boolean {
+    this.open()
+    if (!this.complete) throw invalid(`cannot check shards at rank ${this.held} of ${this.k}`)
+    checkShard({ coefficients, payload }, this.k, this.shardLength)
+    const mix = new Uint8Array(this.k)
+    for (let r = 0; r < this.k; r++) mix[r] = coefficients[this.pivot[r]]
+    const expected = new Uint8Array(this.shardLength)
+    this.kernel.combineInto(expected, this.rows!, mix, this.k)
+    for (let i = 0; i < expected.length; i++) if (expected[i] !== payload[i]) return false
+    return true
+  }
+
   /** `count` fresh shards recoded from what is held (any rank ≥ 1), without decoding. */
   recode(count = 1): CodedShard[] {
     this.open()

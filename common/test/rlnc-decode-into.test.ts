@@ -58,3 +58,21 @@ describe('Decoder.decodeInto', () => {
     decoder.dispose()
   })
 })
+
+describe('Decoder.matches', () => {
+  it('tells honest shards from forged ones once complete', () => {
+    const data = message(3000)
+    const encoder = new Encoder(kernel, data, 5, { random: seededRandomBytes(3) })
+    const decoder = new Decoder(kernel, 5, encoder.shardLength)
+    const [probe, ...rest] = encoder.encode(9)
+    expect(() => decoder.matches(probe.coefficients, probe.payload)).toThrow(RlncError)
+    for (const shard of rest) decoder.add(shard)
+    expect(decoder.matches(probe.coefficients, probe.payload)).toBe(true)
+    const forged = probe.payload.slice()
+    forged[17] ^= 1
+    expect(decoder.matches(probe.coefficients, forged)).toBe(false)
+    expect(() => decoder.matches(probe.coefficients, forged.subarray(1))).toThrow(RlncError)
+    encoder.dispose()
+    decoder.dispose()
+  })
+})

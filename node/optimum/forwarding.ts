@@ -15,6 +15,10 @@ export interface ForwardingDeps {
   /** ceil(k × threshold): from this rank on, relays send fresh recodings instead of what they received. */
   recodeFrom(k: number): number
   maxDeferredPerPeer: number
+  /** Peers each innovative shard (or decode) of this message is passed on to. */
+  fanout(state: MessageState): number
+  /** Random order among equally needy peers. */
+  shuffle<T>(items: T[]): T[]
   /** Counts recodings made. */
   recoded(count: number): void
 }
@@ -61,8 +65,7 @@ export class Forwarding {
   /** Our rank just grew with `shard` (hop as it arrived), from `from`. */
   innovative(state: MessageState, shard: CodedShard, hop: number, from: PeerKey): void {
     const asReceived = state.rank < this.deps.recodeFrom(state.k)
-    for (const peer of this.deps.targets(state)) {
-      if (peer === from || state.sendable(peer) === 0) continue
+    for (const peer of this.neediest(state, from)) {
       if (this.deps.backlogged(peer)) this.owe(peer, state.id, 1)
       else if (asReceived) this.deps.send(peer, state, [shard], hop + 1)
       else this.sendRecoded(peer, state, 1)
@@ -71,8 +74,7 @@ export class Forwarding {
 
   /** The message decoded: every mesh peer that may still use shards gets one fresh recoding (or is owed it). */
   decoded(state: MessageState, from: PeerKey): void {
-    for (const peer of this.deps.targets(state)) {
-      if (peer === from || state.sendable(peer) === 0) continue
+    for (const peer of this.neediest(state, from)) {
       if (this.deps.backlogged(peer)) this.owe(peer, state.id, 1)
       else this.sendRecoded(peer, state, 1)
     }
@@ -112,6 +114,19 @@ export class Forwarding {
     if (count <= 0 || state.rank === 0) return
     this.deps.send(peer, state, state.recode(count), state.hop + 1)
     this.deps.recoded(count)
+  }
+
+  /** Up to `fanout` mesh peers other than `from` that can still use shards, those with the most room first. */
+  private neediest(state: MessageState, from: PeerKey): PeerKey[] {
+    const room = new Map<PeerKey, number>()
+    for (const peer of this.deps.targets(state)) {
+      const n = peer === from ? 0 : state.sendable(peer)
+      if (n > 0) room.set(peer, n)
+    }
+    const peers = this.deps.shuffle([...room.keys()])
+    const fanout = this.deps.fanout(state)
+    if (peers.length <= fanout) return peers
+    return peers.sort((a, b) => room.get(b)! - room.get(a)!).slice(0, fanout)
   }
 
   private owe(peer: PeerKey, id: string, count: number): void {

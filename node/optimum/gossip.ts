@@ -22,9 +22,11 @@ export interface GossipDeps {
  * `gossipHeartbeats` heartbeats it holds shards of, with its rank, to its
  * mesh peers and `gossipLazy` other topic peers; not to a peer that said
  * IDONTWANT or reported rank k. A node short of shards that hears of a
- * higher rank than its own asks that peer (IWANT) for k − rank shards, at
- * most once per message per heartbeat; the holder answers with fresh
- * recodings, within a per-peer budget per heartbeat.
+ * higher rank than its own, and whose own rank has not grown for half a
+ * heartbeat, asks that peer (IWANT) for k − rank shards, at most once per
+ * half heartbeat; the holder answers with fresh recodings, within a per-peer
+ * budget per heartbeat. An undecoded message that made no progress for a
+ * whole heartbeat asks a peer outright (stalled).
  */
 export class Gossip {
   /** Per peer, this heartbeat: shards served, IWANTs for unknown messages sent. */
@@ -64,6 +66,27 @@ export class Gossip {
     return out
   }
 
+  /**
+   * Undecoded messages that made no progress for a heartbeat (their shards
+   * were lost, forged, or their IHAVE window passed): ask one peer each for
+   * the rest (retry.ts picks it).
+   */
+  stalled(pick: (state: MessageState) => PeerKey | undefined): Map<PeerKey, IWant[]> {
+    const { store, limits, now, heartbeatMs } = this.deps
+    const asks = new Map<PeerKey, IWant[]>()
+    let budget = limits.maxUnknownIWantsPerHeartbeat
+    for (const state of store.values()) {
+      if (budget === 0) break
+      if (state.delivered || now() - Math.max(state.lastProgressAt, state.lastIWantAt) < heartbeatMs) continue
+      const peer = pick(state)
+      if (peer === undefined) continue
+      state.lastIWantAt = now()
+      asks.set(peer, [...(asks.get(peer) ?? []), { messageId: state.id, count: state.k - state.rank }])
+      budget--
+    }
+    return asks
+  }
+
   /** A peer's IHAVEs: learn its ranks; return what to ask it for. */
   handleIHave(from: PeerKey, ihaves: IHave[]): IWant[] {
     const { store, mesh, limits, now, heartbeatMs } = this.deps
@@ -79,7 +102,7 @@ export class Gossip {
           if (state.topic !== ihave.topic) continue
           state.noteRank(from, rank)
           if (state.delivered || state.excluded.has(from) || rank <= state.rank && rank < state.k) continue
-          if (now() - state.lastIWantAt < heartbeatMs) continue
+          if (now() - Math.max(state.lastIWantAt, state.lastProgressAt) < heartbeatMs / 2) continue
           state.lastIWantAt = now()
           wants.push({ messageId, count: state.k - state.rank })
         } else if (!this.deps.seen(messageId) && this.askUnknown(from, messageId)) {

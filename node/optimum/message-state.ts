@@ -20,6 +20,17 @@ export interface PeerView {
   hasHeader: boolean
 }
 
+export interface ReceivedShard {
+  peer: PeerKey
+  /** The peer had said it decoded the message when it sent this (so the shard should be clean). */
+  afterDecode: boolean
+  coefficients: Uint8Array
+  payload: Uint8Array
+}
+
+/** Failed attempts whose shards are kept for attribution (each at most k shards). */
+const MAX_SUSPECTS = 4
+
 /**
  * One message's RLNC state: the header, a decoder (or the publisher's
  * encoder), and per-peer views. The decoder is disposed when the state is
@@ -34,11 +45,21 @@ export class MessageState {
   readonly heapBytes: number
   delivered: boolean
   decodedAt = 0
-  /** Peers whose shards went into the current decode attempt, with how many each. */
-  readonly contributors = new Map<PeerKey, number>()
-  /** Peers whose shards this message no longer takes (their last decode attempt failed the hash). */
+  /** The shards (as received, not copied) that went into the current decode attempt, with their senders. */
+  attempt: ReceivedShard[] = []
+  /** Shards of failed attempts, checked against the message once it decodes to find who forged them. */
+  suspects: ReceivedShard[] = []
+  /** Peers whose shards this message no longer takes: an attempt fed by them alone failed the hash. */
   readonly excluded = new Set<PeerKey>()
   lastIWantAt = Number.NEGATIVE_INFINITY
+  /** After a failed decode, the one peer whose shards the next attempt takes (single-source retry). */
+  lockedTo: PeerKey | undefined
+  /** Peers a retry was locked to that sent nothing useful in time; tried again once everyone was. */
+  readonly tried = new Set<PeerKey>()
+  /** It holds rows from a peer in bad standing: relayed only once decoded and its hash checked. */
+  quarantined = false
+  /** When the rank last grew: repair asks only for a message that stopped progressing. */
+  lastProgressAt: number
   /** Fewest hops any shard of it took to reach us (-1 at the publisher); our shards carry hop + 1. */
   hop: number
   private readonly views = new Map<PeerKey, PeerView>()
@@ -61,6 +82,7 @@ export class MessageState {
     this.delivered = opener === undefined
     this.decodedAt = this.delivered ? createdAt : 0
     this.hop = -1
+    this.lastProgressAt = createdAt
   }
 
   get rank(): number {
@@ -75,7 +97,17 @@ export class MessageState {
   replaceDecoder(decoder: Decoder): void {
     this.coder.dispose()
     this.coder = decoder
-    this.contributors.clear()
+    this.suspects = [...this.suspects, ...this.attempt].slice(-MAX_SUSPECTS * this.k)
+    this.attempt = []
+    // A message that failed once is relayed only after it decodes: its other peers may be polluted too.
+    this.quarantined = true
+  }
+
+  /** Peers of the current attempt, with their share of its shards. */
+  contributors(): Map<PeerKey, number> {
+    const shares = new Map<PeerKey, number>()
+    for (const { peer } of this.attempt) shares.set(peer, (shares.get(peer) ?? 0) + 1 / this.attempt.length)
+    return shares
   }
 
   /** `count` fresh shards: recoded from what is held, or encoded at the publisher. */
@@ -106,8 +138,13 @@ export class MessageState {
 
   forgetPeer(peer: PeerKey): void {
     this.views.delete(peer)
-    this.contributors.delete(peer)
-    this.excluded.delete(peer)
+    if (this.lockedTo === peer) this.lockedTo = undefined
+  }
+
+  /** Peers that decoded it (IDONTWANT, or reported rank k): their shards are recoded from a checked message. */
+  decodedBy(peer: PeerKey): boolean {
+    const view = this.views.get(peer)
+    return view !== undefined && (view.dontWant || view.told >= this.k)
   }
 
   /** How many more shards from us the peer could still use, as far as we know. */

@@ -2,16 +2,18 @@ import type { PeerKey } from './types.js'
 
 /**
  * What a peer can do wrong, with its weight. A frame that cannot be valid is
- * worse than a useless one; a bad signature proves intent; pollution (a share
- * of a decode whose hash failed) is spread over every contributor, honest
- * relays of a polluted shard included, so it is weighted by the peer's share
- * and decays: a persistent polluter is in every failed decode and sinks, a
- * relay that passed one bad shard along recovers.
+ * worse than a useless one; a bad signature proves intent. Pollution is a
+ * forged shard from a peer that had said it decoded the message (so its
+ * shards were recoded from a checked message): proof. A forged shard from a
+ * peer that had not decoded may be an honest relay's, passed on before it
+ * could check (relayedPollution): light, decaying, so an honest relay
+ * recovers while a peer that keeps forging still sinks.
  */
 export const PENALTY = {
   invalid: 10,
   signature: 25,
-  pollution: 30,
+  pollution: 40,
+  relayedPollution: 10,
   flood: 2,
   backoff: 5,
 } as const

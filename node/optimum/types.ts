@@ -192,6 +192,18 @@ export interface CoreLimits {
   /** Delivered and published ids are remembered this long (duplicates, `already_exists`), at most seenMax. */
   seenTtlMs: number
   seenMax: number
+  /**
+   * Messages whose shards are at least this many bytes announce each rank
+   * increase to the mesh (a one-entry IHAVE), so neighbours stop sending what
+   * it no longer needs; below it, the announcement would cost more than it saves.
+   */
+  rankUpdateMinShardBytes: number
+  /**
+   * Mesh peers each innovative shard (and each decode) is passed on to, for
+   * messages whose shards reach rankUpdateMinShardBytes; smaller messages go
+   * to every mesh peer that may still use them (latency over bytes).
+   */
+  relayFanout: number
   /** A peer whose outbound backlog is at least this many bytes gets its shards deferred until drained. */
   backlogBytes: number
   /** Messages waiting for one peer's backlog to drain. */
