@@ -1,10 +1,10 @@
-import type { Libp2p, PeerId, Stream } from '@libp2p/interface'
 import { multiaddr } from '@multiformats/multiaddr'
 import * as varint from 'uint8-varint'
 import { afterEach, describe, expect, it } from 'vitest'
 import type { DeliveredMessage } from '../pubsub/engine.js'
-import { encodeRpc, maxFrameBytes, OPTIMUM_PROTOCOL } from '../optimum/wire.js'
+import { encodeRpc, maxFrameBytes } from '../optimum/wire.js'
 import { createFloodCore } from './support/flood-core.js'
+import { disconnected, flood, hostilePeer, lengthPrefixed, type HostilePeer } from './support/hostile-peer.js'
 import { startTestHost, type TestHost } from './support/optimum-host.js'
 import { waitFor } from './support/wait.js'
 
@@ -34,16 +34,6 @@ describe('optimum adapter on loopback', () => {
     host.optimum!.engine.onMessage((m) => got.push({ ...m, data: Uint8Array.from(m.data) }))
     return got
   }
-  const disconnected = (node: Libp2p, peer: PeerId): Promise<void> =>
-    new Promise((resolve) => {
-      const listener = (event: CustomEvent<PeerId>): void => {
-        if (!event.detail.equals(peer)) return
-        node.removeEventListener('peer:disconnect', listener)
-        resolve()
-      }
-      node.addEventListener('peer:disconnect', listener)
-    })
-
   it('carries messages over a line of three nodes, large ones and bursts included, each delivered once', async () => {
     const [a, b, c] = [await start(), await start(), await start()]
     await connect(b, a)
@@ -91,24 +81,10 @@ describe('optimum adapter on loopback', () => {
   })
 
   describe('a hostile peer that passed the handshake', () => {
-    /** A bare host of the same cluster that writes whatever it likes on the optimum protocol. */
-    const attack = async (victim: TestHost): Promise<{ stream: Stream; gone: Promise<void>; attacker: TestHost }> => {
-      const attacker = await startTestHost()
-      hosts.push(attacker)
-      // it takes the victim's stream and ignores it
-      await attacker.node.handle(OPTIMUM_PROTOCOL, () => {})
-      const gone = disconnected(attacker.node, victim.node.peerId)
-      await connect(attacker, victim)
-      await waitFor('handshake', () => attacker.handshake.isVerified(victim.node.peerId.toString()))
-      const stream = await attacker.node.dialProtocol(victim.node.peerId, OPTIMUM_PROTOCOL)
-      return { stream, gone, attacker }
-    }
-    const frame = (body: Uint8Array): Uint8Array => {
-      const prefix = varint.encode(body.length)
-      const out = new Uint8Array(prefix.length + body.length)
-      out.set(prefix)
-      out.set(body, prefix.length)
-      return out
+    const attack = async (victim: TestHost): Promise<HostilePeer> => {
+      const attacker = await hostilePeer({ addr: victim.addr, peerId: victim.node.peerId.toString() })
+      hosts.push(attacker.host)
+      return attacker
     }
 
     it('is cut off for garbage frames, and the victim keeps serving others', async () => {
@@ -116,7 +92,7 @@ describe('optimum adapter on loopback', () => {
       const friend = await start()
       await connect(friend, victim)
       const { stream, gone } = await attack(victim)
-      for (let i = 0; i < 3; i++) stream.send(frame(new Uint8Array([0xff, 0xff, 0xff, 0x01, i])))
+      for (let i = 0; i < 3; i++) stream.send(lengthPrefixed(new Uint8Array([0xff, 0xff, 0xff, 0x01, i])))
       await gone
       expect(await victim.registry.getSingleMetricAsString('optimum_node_wire_violations_total')).toMatch(/reason="malformed"} 3/)
 
@@ -138,17 +114,10 @@ describe('optimum adapter on loopback', () => {
     it('is cut off for flooding, with memory bounded', async () => {
       const victim = await start()
       const { stream, gone } = await attack(victim)
-      const tiny = frame(encodeRpc({ control: { idontwant: ['x'] } }))
-      const batch = new Uint8Array(tiny.length * 1000)
-      for (let i = 0; i < 1000; i++) batch.set(tiny, i * tiny.length)
       const before = process.memoryUsage().heapUsed
       let cut = false
       void gone.then(() => (cut = true))
-      // attacker and victim share this process: send in batches and let the victim run in between
-      for (let sent = 0; !cut && stream.status === 'open' && sent < 2_000_000; sent += 1000) {
-        if (!stream.send(batch)) await stream.onDrain().catch(() => {})
-        await new Promise((resolve) => setImmediate(resolve))
-      }
+      await flood(stream, lengthPrefixed(encodeRpc({ control: { idontwant: ['x'] } })), 2_000_000, () => cut)
       await gone
       expect(await victim.registry.getSingleMetricAsString('optimum_node_wire_violations_total')).toMatch(/reason="flooding"} 1/)
       expect(process.memoryUsage().heapUsed - before).toBeLessThan(256 * MiB)
