@@ -117,6 +117,12 @@ if ! command -v curl >/dev/null 2>&1; then
   exit 2
 fi
 echo "== stack: proxies $PROXY_URL $PROXY2_URL (gRPC $PROXY_GRPC), node $NODE_URL; run $RUN"
+if ! curl -s -m 5 -o /dev/null "$PROXY_URL/api/v1/health" && ! curl -s -m 5 -o /dev/null "$NODE_URL/api/v1/health"; then
+  fail "stack reachable" "nothing answers at $PROXY_URL or $NODE_URL: start the stack (npm start, or docker compose up) or set PROXY_URL/NODE_URL"
+  echo
+  echo "$PASSED passed, $FAILED failed"
+  exit 1
+fi
 
 echo "== node API"
 check "node health" 200 '"status":"ok"' GET "$NODE_URL/api/v1/health"
