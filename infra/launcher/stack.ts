@@ -111,8 +111,9 @@ export class Stack {
       this.output.raw(`ready: ${options.nodes} ${options.mode} node(s) and ${options.proxies} prox${options.proxies === 1 ? 'y' : 'ies'} in ${seconds} s; Ctrl-C stops everything`)
     } catch (err) {
       if (!(err instanceof NotReady)) throw err
-      this.output.say(this.stopRequest ? `${this.stopRequest}: stopping` : `not ready: ${err.message}; stopping`)
+      this.output.say(this.stopRequest ? `${this.stopRequest}: stopping the stack` : `not ready: ${err.message}; stopping the stack`)
       await this.stopAll()
+      this.output.say('stopped')
       return this.stopRequest ? 0 : 1
     }
 
