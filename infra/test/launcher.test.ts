@@ -128,6 +128,17 @@ describe('npm start (infra/launcher)', () => {
     expect(badEnv.stderr()).toBe('npm start: GOSSIPSUB_MESH_MIN="abc" is invalid: expected an integer from 1 to 1000\n')
   }, 60_000)
 
+  it.runIf(PROXY_BUILT)('says how to get Redis when there is none, and when REDIS_URL does not answer', async () => {
+    const none = launch(['--nodes', '1', '--proxies', '1', '--mode', 'gossipsub'], { env: { PATH: '/nonexistent' } })
+    const deaf = launch(['--nodes', '1', '--proxies', '1', '--mode', 'gossipsub'], { env: { REDIS_URL: 'redis://127.0.0.1:1' } })
+    running.push(none, deaf)
+    expect(await none.exited).toBe(1)
+    expect(none.stderr()).toMatch(/^npm start: the proxies need Redis: install redis-server .* or start with --proxies 0\n$/)
+    expect(await deaf.exited).toBe(1)
+    expect(deaf.stderr()).toBe('npm start: REDIS_URL=redis://127.0.0.1:1 does not answer: start that Redis, or unset REDIS_URL to let the launcher run a private one\n')
+    expect(none.stdout() + deaf.stdout()).not.toMatch(/node-1 \|/)
+  }, 60_000)
+
   it.runIf(PROXY_BUILT)('starts proxies on a private Redis and waits for their health', async () => {
     const run = await started(['--nodes', '2', '--proxies', '1', '--mode', 'gossipsub'], { REDIS_PREFIX: `stack-test-${process.pid}:` })
     const health = await (await fetch(`http://127.0.0.1:${8081 + run.offset}/api/v1/health`)).json()
