@@ -96,19 +96,11 @@ export class Stack {
       throw new LaunchRefused(`REDIS_URL=${redis.url} does not answer: start that Redis, or unset REDIS_URL to let the launcher run a private one`)
     }
     const bootstrapId = await this.bootstrapIdentity(bootstrapIdentity)
+    if (this.stopRequest) return 0
 
     try {
       const statuses = await this.startAll(plan, redis, bootstrapId, meshMin, Date.now() + this.settings.timeoutMs)
-      const pids = new Map(this.services.map((s) => [s.name, s.pid]))
-      const redisRow = redis && {
-        url: redis.url,
-        note: redis.kind === 'private' ? `private, data in ${path.relative(cwd, redis.dir) || '.'}` : 'REDIS_URL',
-      }
-      this.output.raw('')
-      this.output.raw(endpointTable({ plan, nodes: statuses, pids, redis: redisRow }))
-      this.output.raw('')
-      const seconds = ((Date.now() - started) / 1000).toFixed(1)
-      this.output.raw(`ready: ${options.nodes} ${options.mode} node(s) and ${options.proxies} prox${options.proxies === 1 ? 'y' : 'ies'} in ${seconds} s; Ctrl-C stops everything`)
+      this.printReady(plan, statuses, redis, started)
     } catch (err) {
       if (!(err instanceof NotReady)) throw err
       this.output.say(this.stopRequest ? `${this.stopRequest}: stopping the stack` : `not ready: ${err.message}; stopping the stack`)
@@ -125,6 +117,21 @@ export class Stack {
     await this.stopAll()
     this.output.say('stopped')
     return ended.crashed ? 1 : 0
+  }
+
+  private printReady(plan: StackPlan, statuses: NodeStatus[], redis: RedisChoice | undefined, started: number): void {
+    const { options, cwd } = this.settings
+    const pids = new Map(this.services.map((s) => [s.name, s.pid]))
+    const redisRow = redis && {
+      url: redis.url,
+      note: redis.kind === 'private' ? `private, data in ${path.relative(cwd, redis.dir) || '.'}` : 'REDIS_URL',
+    }
+    this.output.raw('')
+    this.output.raw(endpointTable({ plan, nodes: statuses, pids, redis: redisRow }))
+    this.output.raw('')
+    const seconds = ((Date.now() - started) / 1000).toFixed(1)
+    const proxies = `${options.proxies} prox${options.proxies === 1 ? 'y' : 'ies'}`
+    this.output.raw(`ready: ${options.nodes} ${options.mode} node(s) and ${proxies} in ${seconds} s; Ctrl-C stops everything`)
   }
 
   /** The nodes' and proxies' settings, parsed as they will parse them, so a bad value is named before anything starts. */
