@@ -3,7 +3,7 @@
  * scratch directory with a port offset so nothing collides with a running
  * stack. Stops, crashes and a killed launcher must leave no process behind.
  */
-import { existsSync } from 'node:fs'
+import { existsSync, writeFileSync } from 'node:fs'
 import { createServer, type Server } from 'node:net'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -61,14 +61,15 @@ describe('npm start (infra/launcher)', () => {
     await expect(fetch(`http://127.0.0.1:${apiPorts[0]}/api/v1/health`)).rejects.toThrow()
   }, 120_000)
 
-  it('keeps the bootstrap peer id across restarts', async () => {
+  it('keeps the bootstrap peer id across restarts, and honours .env', async () => {
     const first = await started(['--nodes', '1', '--proxies', '0', '--mode', 'gossipsub'])
     const id = (await nodeState(9091 + first.offset)).pub_key
     first.child.kill('SIGTERM')
     expect(await first.exited).toBe(0)
-    const again = launch(['--nodes', '1', '--proxies', '0', '--mode', 'gossipsub'], { dir: first.dir, offset: first.offset })
+    writeFileSync(path.join(first.dir, '.env'), 'NODE_MODE=gossipsub\n')
+    const again = launch(['--nodes', '1', '--proxies', '0'], { dir: first.dir, offset: first.offset })
     running.push(again)
-    await again.waitFor(READY)
+    expect(await again.waitFor(READY)).toMatch(/^ready: 1 gossipsub node\(s\)/)
     expect(again.stdout()).toContain(`bootstrap identity identity/p2p.key loaded: ${id}`)
     again.child.kill('SIGINT')
     expect(await again.exited).toBe(0)
