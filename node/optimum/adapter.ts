@@ -7,7 +7,7 @@ import type { Logger } from '../../common/logger.js'
 import type { ClusterHandshake } from '../host/handshake.js'
 import { FrameReader } from './frame-reader.js'
 import type { OptimumCore, PeerInfo, PeerKey, Rpc } from './types.js'
-import { decodeRpc, encodedLength, encodeRpc, maxFrameBytes, OPTIMUM_PROTOCOL, WireError } from './wire.js'
+import { decodeRpc, encodeRpc, maxFrameBytes, OPTIMUM_PROTOCOL, splitRpc, WireError } from './wire.js'
 
 /** Frames that break the wire rules before a peer is cut off (one may be a bug; several are not). */
 const MAX_VIOLATIONS = 3
@@ -122,7 +122,7 @@ export class OptimumAdapter {
   send(peer: PeerKey, rpc: Rpc): void {
     const link = this.links.get(peer)
     if (link === undefined || link.closed) return
-    for (const frame of this.frames(rpc)) {
+    for (const frame of splitRpc(rpc, this.frameCap)) {
       const body = encodeRpc(frame)
       const prefixed = new Uint8ArrayList(varint.encode(body.length), body)
       link.queue.push(prefixed)
@@ -208,7 +208,20 @@ export class OptimumAdapter {
     } finally {
       link.draining = false
     }
-    if (!link.closed) this.core?.drained(link.peer)
+    if (!link.closed) this.notifyDrained(link, stream)
+  }
+
+  /**
+   * Tells the core once the stream's own buffer is empty too (the core measures
+   * the whole backlog), on a later turn: its answer is more sends, which would
+   * otherwise pump again from inside this one.
+   */
+  private notifyDrained(link: Link, stream: Stream): void {
+    const notify = (): void => {
+      if (!link.closed && !link.draining && link.queue.length === 0) this.core?.drained(link.peer)
+    }
+    if (stream.writeBufferLength === 0) setImmediate(notify)
+    else stream.addEventListener('idle', () => setImmediate(notify), { once: true })
   }
 
   /** Our stream to the peer ended while its connection may live on: drop the peer from the core, then rejoin it if still connected. */
@@ -234,26 +247,6 @@ export class OptimumAdapter {
     this.inbound.delete(peer)
     const link = this.links.get(peer)
     if (link) this.unlink(link)
-  }
-
-  /** One frame unless shards would push it past the frame cap; then shards spread over more frames, in order. */
-  private frames(rpc: Rpc): Rpc[] {
-    if (encodedLength(rpc) <= this.frameCap || (rpc.shards?.length ?? 0) <= 1) return [rpc]
-    const first: Rpc = { subscriptions: rpc.subscriptions, control: rpc.control, shards: [] }
-    const out: Rpc[] = [first]
-    let current = first
-    let size = encodedLength(first)
-    for (const shard of rpc.shards!) {
-      const add = encodedLength({ shards: [shard] })
-      if (current.shards!.length > 0 && size + add > this.frameCap) {
-        current = { shards: [] }
-        out.push(current)
-        size = 0
-      }
-      current.shards!.push(shard)
-      size += add
-    }
-    return out
   }
 
   // ---- reading ----

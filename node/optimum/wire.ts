@@ -319,3 +319,107 @@ function pruneFrom(p: NonNullable<WireRpc['control']>['prune'][number]): Prune {
     backoffSeconds: uint32(p.backoff_seconds, WIRE_LIMITS.backoffSeconds, 'backoff'),
   }
 }
+
+// ---- splitting what the core sends into frames a peer accepts ----
+
+interface Counts {
+  subscriptions: number
+  shards: number
+  grafts: number
+  prunes: number
+  ihaveTopics: number
+  ihaveEntries: number
+  iwants: number
+  idontwants: number
+}
+
+function countsOf(rpc: Rpc): Counts {
+  const c = rpc.control
+  return {
+    subscriptions: rpc.subscriptions?.length ?? 0,
+    shards: rpc.shards?.length ?? 0,
+    grafts: c?.graft?.length ?? 0,
+    prunes: c?.prune?.length ?? 0,
+    ihaveTopics: c?.ihave?.length ?? 0,
+    ihaveEntries: c?.ihave?.reduce((sum, h) => sum + h.messages.length, 0) ?? 0,
+    iwants: c?.iwant?.length ?? 0,
+    idontwants: c?.idontwant?.length ?? 0,
+  }
+}
+
+const LIMIT_OF: Counts = {
+  subscriptions: WIRE_LIMITS.subscriptions,
+  shards: WIRE_LIMITS.shards,
+  grafts: WIRE_LIMITS.grafts,
+  prunes: WIRE_LIMITS.prunes,
+  ihaveTopics: WIRE_LIMITS.subscriptions,
+  ihaveEntries: WIRE_LIMITS.ids,
+  iwants: WIRE_LIMITS.ids,
+  idontwants: WIRE_LIMITS.ids,
+}
+
+function withinLimits(counts: Counts): boolean {
+  return (Object.keys(LIMIT_OF) as Array<keyof Counts>).every((key) => counts[key] <= LIMIT_OF[key])
+}
+
+/** One-item pieces of a frame, in the order they should go out (control before shards). */
+function pieces(rpc: Rpc): Rpc[] {
+  const out: Rpc[] = []
+  for (const sub of rpc.subscriptions ?? []) out.push({ subscriptions: [sub] })
+  const c = rpc.control
+  for (const graft of c?.graft ?? []) out.push({ control: { graft: [graft] } })
+  for (const prune of c?.prune ?? []) out.push({ control: { prune: [prune] } })
+  for (const ihave of c?.ihave ?? []) {
+    for (let i = 0; i < Math.max(1, ihave.messages.length); i += WIRE_LIMITS.ids) {
+      out.push({ control: { ihave: [{ topic: ihave.topic, messages: ihave.messages.slice(i, i + WIRE_LIMITS.ids) }] } })
+    }
+  }
+  for (const iwant of c?.iwant ?? []) out.push({ control: { iwant: [iwant] } })
+  for (const id of c?.idontwant ?? []) out.push({ control: { idontwant: [id] } })
+  for (const shard of rpc.shards ?? []) out.push({ shards: [shard] })
+  return out
+}
+
+function merge(into: Rpc, piece: Rpc): void {
+  if (piece.subscriptions) (into.subscriptions ??= []).push(...piece.subscriptions)
+  if (piece.shards) (into.shards ??= []).push(...piece.shards)
+  const c = piece.control
+  if (c === undefined) return
+  const target = (into.control ??= {})
+  if (c.graft) (target.graft ??= []).push(...c.graft)
+  if (c.prune) (target.prune ??= []).push(...c.prune)
+  if (c.ihave) (target.ihave ??= []).push(...c.ihave)
+  if (c.iwant) (target.iwant ??= []).push(...c.iwant)
+  if (c.idontwant) (target.idontwant ??= []).push(...c.idontwant)
+}
+
+/**
+ * The frames to put on the wire for one of the core's Rpcs: itself when it
+ * meets the per-frame caps (the usual case), else its parts packed in order
+ * into as few frames as the caps allow. Every frame it returns is one that
+ * `decodeRpc` on the other side accepts (a single shard always fits).
+ */
+export function splitRpc(rpc: Rpc, maxFrameBytes: number): Rpc[] {
+  if (withinLimits(countsOf(rpc)) && encodedLength(rpc) <= maxFrameBytes) return [rpc]
+  const frames: Rpc[] = []
+  let current: Rpc = {}
+  let bytes = 0
+  let counts = countsOf(current)
+  for (const piece of pieces(rpc)) {
+    const size = encodedLength(piece)
+    const added = countsOf(piece)
+    const next = Object.fromEntries((Object.keys(counts) as Array<keyof Counts>).map((key) => [key, counts[key] + added[key]])) as unknown as Counts
+    if (bytes > 0 && (bytes + size > maxFrameBytes || !withinLimits(next))) {
+      frames.push(current)
+      current = {}
+      bytes = 0
+      counts = added
+    } else {
+      counts = next
+    }
+    merge(current, piece)
+    bytes += size
+  }
+  if (bytes > 0) frames.push(current)
+  return frames
+}

@@ -31,7 +31,7 @@ describe('optimum adapter on loopback', () => {
   }
   const collect = (host: TestHost): DeliveredMessage[] => {
     const got: DeliveredMessage[] = []
-    host.optimum!.engine.onMessage((m) => got.push({ ...m, data: Uint8Array.from(m.data) }))
+    host.optimum!.engine.onMessage((m) => got.push({ ...m, data: m.data.slice() }))
     return got
   }
   it('carries messages over a line of three nodes, large ones and bursts included, each delivered once', async () => {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { shardLengthFor } from '../../common/rlnc/index.js'
 import type { Rpc, Shard, ShardHeader } from '../optimum/types.js'
-import { decodeRpc, encodedLength, encodeRpc, maxFrameBytes, WIRE_LIMITS, WireError } from '../optimum/wire.js'
+import { decodeRpc, encodedLength, encodeRpc, maxFrameBytes, splitRpc, WIRE_LIMITS, WireError } from '../optimum/wire.js'
 
 const limits = { maxMessageSize: 1024 * 1024 }
 
@@ -112,5 +112,27 @@ describe('optimum wire codec', () => {
   ]
   it.each(refusals)('refuses %s', (_what, rpc, message) => {
     expect(() => roundTrip(rpc)).toThrow(message)
+  })
+
+  it('splits what the core sends into frames the other side accepts, in order, nothing lost', () => {
+    const small = (i: number): Shard => shard({ messageId: `s-${i}`, header: undefined, payload: new Uint8Array(300).fill(i & 0xff) })
+    const rpc: Rpc = {
+      subscriptions: Array.from({ length: 300 }, (_, i) => ({ topic: `t${i}`, subscribe: true })),
+      shards: Array.from({ length: 1000 }, (_, i) => small(i)),
+      control: { idontwant: Array.from({ length: 12_000 }, (_, i) => `d${i}`), ihave: [{ topic: 't', messages: Array.from({ length: 7000 }, (_, i) => ({ messageId: `h${i}`, rank: 1 })) }] },
+    }
+    const frames = splitRpc(rpc, 64 * 1024)
+    const back = frames.map((frame) => {
+      const bytes = encodeRpc(frame)
+      expect(bytes.length).toBeLessThanOrEqual(64 * 1024)
+      return decodeRpc(bytes, limits)
+    })
+    expect(back.flatMap((f) => f.shards ?? []).map((s) => s.messageId)).toEqual(rpc.shards!.map((s) => s.messageId))
+    expect(back.flatMap((f) => f.subscriptions ?? [])).toEqual(rpc.subscriptions)
+    expect(back.flatMap((f) => f.control?.idontwant ?? [])).toEqual(rpc.control!.idontwant)
+    expect(back.flatMap((f) => f.control?.ihave ?? []).flatMap((h) => h.messages)).toEqual(rpc.control!.ihave![0]!.messages)
+    expect(splitRpc(full, 64 * 1024)).toEqual([full])
+    const big = { shards: [shard({ header: header({ length: 1024 * 1024 }), payload: new Uint8Array(shardLengthFor(1024 * 1024, 4)) })] }
+    expect(splitRpc(big, maxFrameBytes(1024 * 1024))).toEqual([big])
   })
 })

@@ -65,7 +65,7 @@ export function createFloodCore(_options: CoreOptions, env: CoreEnv, outputs: Co
         stats.decoded++
         outputs.trace?.({ kind: 'deliver', at: env.now(), messageId: header.messageId, topic: header.topic })
         if (subscribed.has(header.topic)) {
-          outputs.deliver({ id: header.messageId, topic: header.topic, data: Uint8Array.from(data), source, publishedAt: header.publishedAt })
+          outputs.deliver({ id: header.messageId, topic: header.topic, data: data.slice(), source, publishedAt: header.publishedAt })
         }
         flood({ ...shard, hop: shard.hop + 1 }, from)
       }

@@ -24,6 +24,9 @@ export interface TestHostOptions {
   /** Runs optimum mode with this core; without it the host only passes the handshake. */
   createCore?: CoreFactory
   env?: Record<string, string>
+  handshakeTimeoutMs?: number
+  /** Skip the cluster handshake altogether (a peer of some other software). */
+  noHandshake?: boolean
 }
 
 /** A libp2p host on 127.0.0.1 with the cluster handshake, and optimum mode over `createCore` when given. */
@@ -40,8 +43,8 @@ export async function startTestHost(options: TestHostOptions = {}): Promise<Test
   })
   // TEST_LOG=debug shows what the hosts do
   const log = process.env.TEST_LOG ? createLogger('test-host', process.env.TEST_LOG as 'debug') : silentLogger
-  handshake = new ClusterHandshake({ node, clusterId: options.clusterId ?? '', log })
-  await handshake.start()
+  handshake = new ClusterHandshake({ node, clusterId: options.clusterId ?? '', log, timeoutMs: options.handshakeTimeoutMs })
+  if (!options.noHandshake) await handshake.start()
   const registry = new Registry()
   const optimum = options.createCore
     ? await startOptimum({
@@ -64,7 +67,7 @@ export async function startTestHost(options: TestHostOptions = {}): Promise<Test
     addr: node.getMultiaddrs()[0]!.toString(),
     async stop() {
       await optimum?.stop()
-      await handshake!.stop()
+      if (!options.noHandshake) await handshake!.stop()
       await node.stop()
     },
   }
