@@ -87,7 +87,7 @@ export class Forwarding {
     for (const [id, count] of messages) {
       if (this.deps.backlogged(peer)) return
       const state = this.deps.store.get(id)
-      const n = state === undefined ? 0 : Math.min(count, state.sendable(peer))
+      const n = state === undefined || !state.relayable ? 0 : Math.min(count, state.sendable(peer))
       let sent = 0
       while (sent < n && !this.deps.backlogged(peer)) {
         this.sendRecoded(peer, state!, 1)

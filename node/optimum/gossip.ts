@@ -43,7 +43,7 @@ export class Gossip {
     const since = now() - limits.gossipHeartbeats * heartbeatMs
     const byTopic = new Map<string, MessageState[]>()
     for (const state of store.values()) {
-      if (state.createdAt < since || state.rank === 0) continue
+      if (state.createdAt < since || state.rank === 0 || !state.relayable) continue
       const list = byTopic.get(state.topic)
       if (list === undefined) byTopic.set(state.topic, [state])
       else list.push(state)
@@ -121,7 +121,7 @@ export class Gossip {
       if (++entries > limits.maxControlPerRpc) return
       if (typeof messageId !== 'string' || !Number.isInteger(count) || count < 1) continue
       const state = store.get(messageId)
-      if (state === undefined || state.rank === 0) continue
+      if (state === undefined || state.rank === 0 || !state.relayable) continue
       const asked = Math.min(count, state.k)
       state.noteRank(from, state.k - asked)
       const budget = limits.maxIWantShardsPerHeartbeat - (this.served.get(from) ?? 0)

@@ -85,6 +85,11 @@ export class MessageState {
     this.lastProgressAt = createdAt
   }
 
+  /** Whether its shards may go out: not while quarantined and undecoded (our rows may be forged). */
+  get relayable(): boolean {
+    return this.delivered || !this.quarantined
+  }
+
   get rank(): number {
     return 'rank' in this.coder ? this.coder.rank : this.k
   }

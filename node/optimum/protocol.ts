@@ -334,7 +334,7 @@ class OptimumProtocol implements OptimumCore {
     state.lastProgressAt = this.env.now()
     if (this.scores.score(from) < 0 || (this.suspicious.get(from) ?? 0) > this.env.now()) state.quarantined = true
     if (decoder.complete) return this.complete(state, decoder, from)
-    if (!state.quarantined) this.forwarding.innovative(state, shard, shard.hop, from)
+    if (state.relayable) this.forwarding.innovative(state, shard, shard.hop, from)
     if (state.shardLength >= this.limits.rankUpdateMinShardBytes) this.announceRank(state)
   }
 
@@ -356,6 +356,11 @@ class OptimumProtocol implements OptimumCore {
       this.offence(from, 'invalid', `bad header: ${problem}`)
       return undefined
     }
+    const shardLength = shardLengthFor(header.length, header.k)
+    if (shard.coefficients.length !== header.k || shard.payload.length !== shardLength) {
+      this.offence(from, 'invalid', `shard of ${header.messageId} has the wrong size`)
+      return undefined
+    }
     if (!this.mesh.subscribed(header.topic)) {
       this.trace('reject', { peer: from, messageId: header.messageId, topic: header.topic, reason: 'not_subscribed' })
       return undefined
@@ -365,7 +370,6 @@ class OptimumProtocol implements OptimumCore {
       this.offence(from, 'signature', `bad signature on ${header.messageId}`)
       return undefined
     }
-    const shardLength = shardLengthFor(header.length, header.k)
     const refusal = this.store.admit(from, header.k * shardLength)
     if (refusal !== undefined) {
       this.trace('reject', { peer: from, messageId: header.messageId, topic: header.topic, reason: refusal })

@@ -70,7 +70,7 @@ function fakeSignature(publicKey: Uint8Array, bytes: Uint8Array): Uint8Array {
 
 export class MemoryNetwork {
   now = 0
-  /** Trace events are kept only when asked (they are many). */
+  /** Nodes added while this is set keep their trace events (they are many). */
   keepTraces = false
   private readonly queue: Event[] = []
   private seq = 0
@@ -116,9 +116,8 @@ export class MemoryNetwork {
       deliver: (message) => node.delivered.push({ ...message, data: message.data.slice() }),
       disconnect: (peer) => this.disconnect(key, peer),
       dial: (info) => node.dials.push(info),
-      trace: (event) => {
-        if (this.keepTraces) node.traces.push(event)
-      },
+      // Building trace events costs; a core only makes them when someone listens.
+      trace: this.keepTraces ? (event) => node.traces.push(event) : undefined,
     })
     this.peers.set(key, { node, options, links: new Set(), backlog: new Map(), uplinkFreeAt: 0 })
     if (this.options.heartbeats ?? true) {
@@ -202,7 +201,7 @@ export class MemoryNetwork {
   private transmit(from: PeerKey, to: PeerKey, rpc: Rpc): void {
     const sender = this.peers.get(from)
     if (sender === undefined || !sender.links.has(to)) return
-    const bytes = estimateRpcBytes(rpc)
+    const bytes = sizeOf(rpc)
     sender.node.bytesSent += bytes
     sender.node.framesSent++
     const delay = typeof this.options.delayMs === 'function' ? this.options.delayMs(from, to) : (this.options.delayMs ?? 5)
@@ -265,6 +264,15 @@ export class MemoryNetwork {
     }
     this.now = Math.max(this.now, top.at)
     top.run()
+  }
+}
+
+/** What the frame would take on the wire; an adversary's malformed frame counts as a small one. */
+function sizeOf(rpc: Rpc): number {
+  try {
+    return estimateRpcBytes(rpc)
+  } catch {
+    return 64
   }
 }
 
