@@ -7,16 +7,19 @@ import type { Logger } from '../../common/logger.js'
 import type { ClusterHandshake } from '../host/handshake.js'
 import { FrameReader } from './frame-reader.js'
 import type { OptimumCore, PeerInfo, PeerKey, Rpc } from './types.js'
-import { decodeRpc, encodeRpc, maxFrameBytes, OPTIMUM_PROTOCOL, splitRpc, WireError } from './wire.js'
+import { decodeRpc, encodeRpc, maxFrameBytes, OPTIMUM_PROTOCOL, rpcWeight, splitRpc, WireError } from './wire.js'
 
 /** Frames that break the wire rules before a peer is cut off (one may be a bug; several are not). */
 const MAX_VIOLATIONS = 3
 /**
- * Frames a peer may send per second on average, with this many in one burst.
- * Honest peers send a few per message; a peer far above it is flooding.
+ * Work a peer may ask of this node per second on average (one unit per frame
+ * and per shard, subscription or control entry in it: `rpcWeight`), with
+ * this much in one burst. Honest peers stay an order of magnitude below (a
+ * few units per message, at most 1,000 IHAVE entries per heartbeat); a peer
+ * far above it is flooding.
  */
-const FRAMES_PER_SECOND = 50_000
-const FRAME_BURST = 100_000
+const UNITS_PER_SECOND = 50_000
+const UNIT_BURST = 100_000
 /** Bytes queued towards one peer before it counts as stuck and is dropped (the core defers shards long before). */
 const MAX_BACKLOG_BYTES = 64 * 1024 * 1024
 /** Peer-exchange dials in flight at once, and connections past which suggestions are ignored. */
@@ -282,38 +285,39 @@ export class OptimumAdapter {
           stream.removeEventListener('message', onMessage)
           return
         }
-        if (!this.admit(peer)) {
-          cutOff('flooding', 'flooding: too many frames')
-          return
-        }
-        let rpc: Rpc
+        let rpc: Rpc | undefined
+        let problem: string | undefined
         try {
           rpc = decodeRpc(frame, { maxMessageSize })
         } catch (err) {
           if (!(err instanceof WireError)) throw err
-          if (this.violation(peer, err.message)) {
-            stream.removeEventListener('message', onMessage)
-            return
-          }
-          continue
+          problem = err.message
         }
-        this.core?.handleRpc(peer, rpc)
+        if (!this.admit(peer, rpc === undefined ? 1 : rpcWeight(rpc))) {
+          cutOff('flooding', 'flooding: more frames and entries than any honest peer sends')
+          return
+        }
+        if (rpc !== undefined) {
+          this.core?.handleRpc(peer, rpc)
+        } else if (this.violation(peer, problem!)) {
+          stream.removeEventListener('message', onMessage)
+          return
+        }
       }
     }
     stream.addEventListener('message', onMessage)
     stream.addEventListener('close', () => stream.removeEventListener('message', onMessage), { once: true })
   }
 
-  /** Token bucket per peer; false once it is empty. */
-  private admit(peer: PeerKey): boolean {
+  /** Token bucket per peer; false once the frame's weight does not fit. */
+  private admit(peer: PeerKey, weight: number): boolean {
     const now = Date.now()
     let state = this.inbound.get(peer)
-    if (state === undefined) this.inbound.set(peer, (state = { violations: 0, tokens: FRAME_BURST, refilledAt: now }))
-    state.tokens = Math.min(FRAME_BURST, state.tokens + ((now - state.refilledAt) / 1000) * FRAMES_PER_SECOND)
+    if (state === undefined) this.inbound.set(peer, (state = { violations: 0, tokens: UNIT_BURST, refilledAt: now }))
+    state.tokens = Math.min(UNIT_BURST, state.tokens + ((now - state.refilledAt) / 1000) * UNITS_PER_SECOND)
     state.refilledAt = now
-    if (state.tokens < 1) return false
-    state.tokens--
-    return true
+    state.tokens -= weight
+    return state.tokens >= 0
   }
 
   /** Records a malformed frame; true when the peer has been cut off for it. */
