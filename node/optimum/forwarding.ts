@@ -72,9 +72,15 @@ export class Forwarding {
     }
   }
 
-  /** The message decoded: every mesh peer that may still use shards gets one fresh recoding (or is owed it). */
-  decoded(state: MessageState, from: PeerKey): void {
-    for (const peer of this.neediest(state, from)) {
+  /**
+   * The message decoded with `shard`. For small messages (`fanout` unbounded)
+   * every peer with room gets a fresh recoding. For large ones only peers we
+   * know nothing of (room k: no shard either way, no rank report) do, up to
+   * the fanout: a peer that is part-way gets our IDONTWANT and pulls the rest,
+   * which costs a round trip but sends nothing to a peer that finished.
+   */
+  decoded(state: MessageState, from: PeerKey, small: boolean): void {
+    for (const peer of this.neediest(state, from, small ? 1 : state.k)) {
       if (this.deps.backlogged(peer)) this.owe(peer, state.id, 1)
       else this.sendRecoded(peer, state, 1)
     }
@@ -116,12 +122,12 @@ export class Forwarding {
     this.deps.recoded(count)
   }
 
-  /** Up to `fanout` mesh peers other than `from` that can still use shards, those with the most room first. */
-  private neediest(state: MessageState, from: PeerKey): PeerKey[] {
+  /** Up to `fanout` mesh peers other than `from` with room for at least `minRoom` shards, those with the most room first. */
+  private neediest(state: MessageState, from: PeerKey, minRoom = 1): PeerKey[] {
     const room = new Map<PeerKey, number>()
     for (const peer of this.deps.targets(state)) {
       const n = peer === from ? 0 : state.sendable(peer)
-      if (n > 0) room.set(peer, n)
+      if (n >= minRoom) room.set(peer, n)
     }
     const peers = this.deps.shuffle([...room.keys()])
     const fanout = this.deps.fanout(state)

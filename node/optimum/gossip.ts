@@ -101,7 +101,8 @@ export class Gossip {
         if (state !== undefined) {
           if (state.topic !== ihave.topic) continue
           state.noteRank(from, rank)
-          if (state.delivered || state.excluded.has(from) || rank <= state.rank && rank < state.k) continue
+          if (state.delivered || state.excluded.has(from) || (state.lockedTo !== undefined && state.lockedTo !== from)) continue
+          if (rank <= state.rank && rank < state.k) continue
           if (now() - Math.max(state.lastIWantAt, state.lastProgressAt) < heartbeatMs / 2) continue
           state.lastIWantAt = now()
           wants.push({ messageId, count: state.k - state.rank })

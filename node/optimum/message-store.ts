@@ -8,12 +8,14 @@ export type AdmitRefusal = 'too_many_undecoded' | 'undecoded_bytes' | 'peer_unde
  * All message states, with the accounting that bounds them: undecoded states
  * and their heap bytes, in total and per opening peer, and the total count.
  * Expiry drops undecoded states after messageTtlMs and decoded ones after
- * retainMs, so memory is flat however many messages pass.
+ * retainMs (or sooner, oldest first, past maxRetainedBytes), so memory is
+ * flat however many messages pass.
  */
 export class MessageStore {
   private readonly states = new Map<string, MessageState>()
   private undecodedCount = 0
   private undecodedHeap = 0
+  private retainedHeap = 0
   private readonly perPeer = new Map<PeerKey, { count: number; bytes: number }>()
 
   constructor(private readonly limits: CoreLimits) {}
@@ -28,6 +30,10 @@ export class MessageStore {
 
   get undecodedBytes(): number {
     return this.undecodedHeap
+  }
+
+  get retainedBytes(): number {
+    return this.retainedHeap
   }
 
   get(id: string): MessageState | undefined {
@@ -54,17 +60,20 @@ export class MessageStore {
     if (!state.delivered) this.charge(state, 1)
     else this.makeRoom()
     this.states.set(state.id, state)
+    if (state.delivered) this.retain(state)
   }
 
-  /** The state decoded: it stops counting against the undecoded bounds. */
+  /** The state decoded: it stops counting against the undecoded bounds and counts as retained. */
   decoded(state: MessageState): void {
     this.charge(state, -1)
+    this.retain(state)
   }
 
   delete(state: MessageState): void {
     if (this.states.get(state.id) !== state) return
     this.states.delete(state.id)
     if (!state.delivered) this.charge(state, -1)
+    else this.retainedHeap -= state.heapBytes
     state.dispose()
   }
 
@@ -81,6 +90,15 @@ export class MessageStore {
 
   clear(): void {
     for (const state of [...this.states.values()]) this.delete(state)
+  }
+
+  /** Counts a decoded state's heap; past maxRetainedBytes the oldest decoded states go (never `state` itself). */
+  private retain(state: MessageState): void {
+    this.retainedHeap += state.heapBytes
+    for (const old of this.states.values()) {
+      if (this.retainedHeap <= this.limits.maxRetainedBytes) return
+      if (old.delivered && old !== state) this.delete(old)
+    }
   }
 
   /** At the count cap, drops the oldest decoded state; false when every state is undecoded. */

@@ -4,6 +4,7 @@ import { assertMessageId, assertMessageSize, assertTopic } from '../pubsub/valid
 import { Forwarding } from './forwarding.js'
 import { Gossip } from './gossip.js'
 import { headerProblem, headerSigningBytes, sameBytes, sameHeader, sha256 } from './header.js'
+import { Integrity } from './integrity.js'
 import { resolveLimits } from './limits.js'
 import { Mesh } from './mesh.js'
 import { MessageState } from './message-state.js'
@@ -30,14 +31,13 @@ import type {
 } from './types.js'
 
 const MIN_BACKOFF_MS = 1000
-const SUSPICION_MS = 30_000
 const MAX_BACKOFF_MS = 3600_000
 
 export function createOptimumCore(options: CoreOptions, env: CoreEnv, outputs: CoreOutputs): OptimumCore {
   return new OptimumProtocol(options, env, outputs)
 }
 
-type Counters = Omit<CoreStats, 'peers' | 'messages' | 'undecoded' | 'undecodedBytes' | 'seen' | 'deferred'>
+type Counters = Omit<CoreStats, 'peers' | 'messages' | 'undecoded' | 'undecodedBytes' | 'retainedBytes' | 'seen' | 'deferred'>
 
 /**
  * Wires mesh, message store, forwarding policy, repair and scores into the
@@ -54,14 +54,8 @@ class OptimumProtocol implements OptimumCore {
   private readonly outbox: Outbox
   private readonly forwarding: Forwarding
   private readonly gossip: Gossip
+  private readonly integrity: Integrity
   private readonly connected = new Set<PeerKey>()
-  /**
-   * Peers whose shards were in a failed decode, until a good decode clears
-   * them or SUSPICION_MS pass: messages with their rows are relayed only once
-   * decoded, so a forger's shards stop spreading through honest relays at the
-   * first failure rather than at the first proof.
-   */
-  private readonly suspicious = new Map<PeerKey, number>()
   private readonly counters: Counters = {
     shardsReceived: 0,
     shardsInnovative: 0,
@@ -116,6 +110,17 @@ class OptimumProtocol implements OptimumCore {
       seen: (id) => this.seen.has(id),
       serve: (peer, state, count) => this.serve(peer, state, count),
     })
+    this.integrity = new Integrity({
+      now,
+      rng: this.rng,
+      mesh: this.mesh,
+      freshDecoder: (state) => this.freshDecoder(state),
+      offence: (peer, offence, reason) => this.offence(peer, offence, reason),
+      ask: (peer, state, count) => {
+        this.outbox.control(peer, 'iwant', [{ messageId: state.id, count }])
+        this.counters.iwantSent++
+      },
+    })
   }
 
   addPeer(peer: PeerKey, _outbound: boolean): void {
@@ -136,7 +141,7 @@ class OptimumProtocol implements OptimumCore {
     this.gossip.forgetPeer(peer)
     this.outbox.drop(peer)
     this.scores.forget(peer)
-    this.suspicious.delete(peer)
+    this.integrity.forgetPeer(peer)
     this.trace('remove_peer', { peer })
   }
 
@@ -169,7 +174,7 @@ class OptimumProtocol implements OptimumCore {
     }
     for (const [peer, topics] of changes.prune) for (const topic of topics) this.sendPrune(peer, topic)
     this.gossip.heartbeat()
-    for (const [peer, wants] of this.gossip.stalled((state) => this.nextSource(state, state.quarantined))) {
+    for (const [peer, wants] of this.gossip.stalled((state) => this.integrity.nextSource(state, state.quarantined))) {
       this.outbox.control(peer, 'iwant', wants)
       this.counters.iwantSent += wants.length
     }
@@ -192,11 +197,10 @@ class OptimumProtocol implements OptimumCore {
     assertMessageId(id)
     assertMessageSize(data, this.options.maxMessageSize)
     const hash = sha256(data)
-    const known = this.store.get(id)?.header.hash ?? this.seen.hash(id)
-    if (known !== undefined) {
-      if (sameBytes(known, hash)) return { id, fresh: false, peers: 0 }
-      throw new OptimumError('already_exists', `message id ${id} was already used for other content`)
-    }
+    const held = this.store.get(id)
+    const same = held !== undefined ? sameBytes(held.header.hash, hash) : this.seen.sameContent(id, hash)
+    if (same === true) return { id, fresh: false, peers: 0 }
+    if (same === false) throw new OptimumError('already_exists', `message id ${id} was already used for other content`)
     const k = this.options.shardFactor
     const now = this.env.now()
     const unsigned = { messageId: id, topic, length: data.length, k, hash, publishedAt: this.env.wallClock?.() ?? now }
@@ -260,6 +264,7 @@ class OptimumProtocol implements OptimumCore {
       messages: this.store.size,
       undecoded: this.store.undecoded,
       undecodedBytes: this.store.undecodedBytes,
+      retainedBytes: this.store.retainedBytes,
       seen: this.seen.size,
       deferred: this.forwarding.deferred,
     }
@@ -332,7 +337,7 @@ class OptimumProtocol implements OptimumCore {
     state.attempt.push({ peer: from, afterDecode: state.decodedBy(from), coefficients: shard.coefficients, payload: shard.payload })
     state.hop = Math.min(state.hop, shard.hop)
     state.lastProgressAt = this.env.now()
-    if (this.scores.score(from) < 0 || (this.suspicious.get(from) ?? 0) > this.env.now()) state.quarantined = true
+    if (this.scores.score(from) < 0 || this.integrity.isSuspicious(from)) state.quarantined = true
     if (decoder.complete) return this.complete(state, decoder, from)
     if (state.relayable) this.forwarding.innovative(state, shard, shard.hop, from)
     if (state.shardLength >= this.limits.rankUpdateMinShardBytes) this.announceRank(state)
@@ -391,12 +396,16 @@ class OptimumProtocol implements OptimumCore {
     } catch {
       data = undefined
     }
-    if (data === undefined || !sameBytes(sha256(data), state.header.hash)) return this.polluted(state)
+    if (data === undefined || !sameBytes(sha256(data), state.header.hash)) {
+      this.counters.decodeFailures++
+      this.trace('reject', { messageId: state.id, topic: state.topic, reason: 'hash_mismatch' })
+      return this.integrity.failed(state)
+    }
     state.delivered = true
     state.decodedAt = this.env.now()
     state.attempt = []
     state.lockedTo = undefined
-    if (state.suspects.length > 0) this.attribute(state, decoder)
+    this.integrity.verified(state, decoder)
     this.store.decoded(state)
     this.seen.add(state.id, state.header.hash)
     this.counters.decoded++
@@ -413,72 +422,7 @@ class OptimumProtocol implements OptimumCore {
       this.outbox.control(peer, 'idontwant', [state.id])
       this.counters.idontwantSent++
     }
-    this.forwarding.decoded(state, from)
-  }
-
-  /**
-   * The decode failed the hash (or the frame check): some shard was forged,
-   * and a coded shard cannot be checked alone. The attempt's shards become
-   * suspects. The message is quarantined (relayed only once decoded) and
-   * retried from one peer at a time, peers that decoded it first: a failed
-   * attempt fed by a single peer that had decoded convicts and excludes that
-   * peer (its shards came from a checked message), one that succeeds lets
-   * every suspect be checked against the message (attribute), so only
-   * forgers are penalised.
-   */
-  private polluted(state: MessageState): void {
-    this.counters.decodeFailures++
-    this.trace('reject', { messageId: state.id, topic: state.topic, reason: 'hash_mismatch' })
-    const contributors = state.contributors()
-    for (const peer of contributors.keys()) this.suspicious.set(peer, this.env.now() + SUSPICION_MS)
-    state.replaceDecoder(this.freshDecoder(state))
-    const [first] = state.suspects.slice(-1)
-    if (contributors.size === 1 && state.suspects.slice(-state.k).every((s) => s.peer === first.peer && s.afterDecode)) {
-      state.excluded.add(first.peer)
-      this.offence(first.peer, 'pollution', `forged shards of ${state.id}`)
-    }
-    for (const [, view] of state.viewers()) {
-      view.known = 0
-      view.told = view.dontWant ? state.k : -1
-    }
-    const peer = this.nextSource(state, true)
-    state.lastIWantAt = this.env.now()
-    if (peer === undefined) return
-    this.outbox.control(peer, 'iwant', [{ messageId: state.id, count: state.k }])
-    this.counters.iwantSent++
-  }
-
-  /**
-   * Whom to ask for a stalled or failed message: a connected topic peer not
-   * excluded, one that decoded it if any. With `lock`, the next attempt takes
-   * that peer's shards only; a locked peer that did not deliver within a
-   * heartbeat goes to the back of the line (tried).
-   */
-  private nextSource(state: MessageState, lock: boolean): PeerKey | undefined {
-    if (state.lockedTo !== undefined) state.tried.add(state.lockedTo)
-    const honest = this.mesh.topicPeers(state.topic).filter((peer) => !state.excluded.has(peer))
-    let peers = honest.filter((peer) => !state.tried.has(peer))
-    if (peers.length === 0) {
-      state.tried.clear()
-      peers = honest
-    }
-    const decoded = peers.filter((peer) => state.decodedBy(peer))
-    const [peer] = this.rng.sample(decoded.length > 0 ? decoded : peers, 1)
-    state.lockedTo = lock ? peer : undefined
-    // A single-source attempt starts empty: rows from the last source may be the polluted ones.
-    if (lock && state.attempt.length > 0) state.replaceDecoder(this.freshDecoder(state))
-    return peer
-  }
-
-  /** After a good decode: penalise the senders of shards from failed attempts that the message disproves. */
-  private attribute(state: MessageState, decoder: Decoder): void {
-    const forgers = new Map<PeerKey, boolean>()
-    for (const { peer, afterDecode, coefficients, payload } of state.suspects) {
-      if (forgers.get(peer) !== true && !decoder.matches(coefficients, payload)) forgers.set(peer, afterDecode || (forgers.get(peer) ?? false))
-    }
-    for (const { peer } of state.suspects) if (!forgers.has(peer)) this.suspicious.delete(peer)
-    state.suspects = []
-    for (const [peer, proof] of forgers) this.offence(peer, proof ? 'pollution' : 'relayedPollution', `forged shards of ${state.id}`)
+    this.forwarding.decoded(state, from, state.shardLength < this.limits.rankUpdateMinShardBytes)
   }
 
   private handleControl(from: PeerKey, control: Control): void {
@@ -526,7 +470,8 @@ class OptimumProtocol implements OptimumCore {
    * of the answer redundant, never more than k − rank shards.
    */
   private pullFromDecoded(from: PeerKey, state: MessageState): void {
-    if (state.delivered || state.excluded.has(from) || this.env.now() - state.lastIWantAt < this.options.heartbeatMs / 2) return
+    if (state.delivered || state.excluded.has(from) || state.lockedTo !== undefined) return
+    if (this.env.now() - state.lastIWantAt < this.options.heartbeatMs / 2) return
     state.lastIWantAt = this.env.now()
     this.outbox.control(from, 'iwant', [{ messageId: state.id, count: state.k - state.rank }])
     this.counters.iwantSent++

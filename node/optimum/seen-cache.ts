@@ -1,11 +1,13 @@
 /**
- * Ids of messages delivered or published here, with their content hash, each
- * forgotten `ttlMs` after it was added; never more than `maxSize` (oldest
- * first). The hash lets publish tell a retry (same content) from a clash.
- * Insertion order equals expiry order (one TTL), so expiry pops a prefix.
+ * Ids of messages delivered or published here, each with a 48-bit
+ * fingerprint of its content hash, forgotten `ttlMs` after it was added;
+ * never more than `maxSize` (oldest first). The fingerprint lets publish tell
+ * a retry (same content) from a clash at a few dozen bytes per id, so memory
+ * stays small at the size cap. Insertion order equals expiry order (one TTL),
+ * so expiry pops a prefix.
  */
 export class SeenCache {
-  private readonly entries = new Map<string, { expires: number; hash: Uint8Array }>()
+  private readonly entries = new Map<string, { expires: number; print: number }>()
 
   constructor(
     private readonly ttlMs: number,
@@ -17,23 +19,21 @@ export class SeenCache {
     return this.entries.size
   }
 
-  hash(id: string): Uint8Array | undefined {
-    const entry = this.entries.get(id)
-    if (entry === undefined) return undefined
-    if (entry.expires > this.now()) return entry.hash
-    this.entries.delete(id)
-    return undefined
+  has(id: string): boolean {
+    return this.live(id) !== undefined
   }
 
-  has(id: string): boolean {
-    return this.hash(id) !== undefined
+  /** Whether the id was seen with this content hash; undefined when the id is unknown (or expired). */
+  sameContent(id: string, hash: Uint8Array): boolean | undefined {
+    const entry = this.live(id)
+    return entry === undefined ? undefined : entry.print === fingerprint(hash)
   }
 
   add(id: string, hash: Uint8Array): void {
     this.entries.delete(id)
     this.prune()
     if (this.entries.size >= this.maxSize) this.entries.delete(this.entries.keys().next().value as string)
-    this.entries.set(id, { expires: this.now() + this.ttlMs, hash })
+    this.entries.set(id, { expires: this.now() + this.ttlMs, print: fingerprint(hash) })
   }
 
   prune(): void {
@@ -43,4 +43,18 @@ export class SeenCache {
       this.entries.delete(id)
     }
   }
+
+  private live(id: string): { expires: number; print: number } | undefined {
+    const entry = this.entries.get(id)
+    if (entry === undefined || entry.expires > this.now()) return entry
+    this.entries.delete(id)
+    return undefined
+  }
+}
+
+/** The hash's first six bytes as a number (exact below 2^53). */
+function fingerprint(hash: Uint8Array): number {
+  let print = 0
+  for (let i = 0; i < 6; i++) print = print * 256 + (hash[i] ?? 0)
+  return print
 }

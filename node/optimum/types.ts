@@ -189,6 +189,8 @@ export interface CoreLimits {
   messageTtlMs: number
   /** A decoded message's state (its decoder, for recoding) is kept this long for repair. */
   retainMs: number
+  /** Heap bytes decoded (and published) states may hold; beyond it the oldest go first. */
+  maxRetainedBytes: number
   /** Delivered and published ids are remembered this long (duplicates, `already_exists`), at most seenMax. */
   seenTtlMs: number
   seenMax: number
@@ -237,6 +239,8 @@ export interface CoreStats {
   messages: number
   undecoded: number
   undecodedBytes: number
+  /** Heap bytes held by decoded and published states, kept for repair. */
+  retainedBytes: number
   seen: number
   deferred: number
   shardsReceived: number

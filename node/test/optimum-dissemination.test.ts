@@ -31,6 +31,7 @@ describe('optimum core: dissemination over an in-memory network', () => {
 
   it('completes on a 64-node random mesh with upload-limited nodes', () => {
     const net = network(kernel, { seed: 5, delayMs: (a, b) => 5 + ((a.length * 7 + b.length * 13) % 20) })
+    net.keepTraces = true
     const nodes = Array.from({ length: 64 }, (_, i) => net.addNode(`n${i}`, { uploadBytesPerMs: i % 3 === 0 ? 500 : 2000 }))
     for (const node of nodes) node.core.subscribe('t')
     for (const [a, b] of randomGraph(net, 64, 6)) net.connect(`n${a}`, `n${b}`)
@@ -44,5 +45,33 @@ describe('optimum core: dissemination over an in-memory network', () => {
     const everywhere = (): boolean => ids.every((id, i) => deliveredEverywhere(nodes, id, [nodes[(i * 9) % 64]]))
     expect(net.runUntil(everywhere, 60_000)).toBe(true)
     for (const node of nodes) expect(new Set(node.delivered.map((d) => d.id)).size).toBe(node.delivered.length)
+    // No peer is sent much more of a message than it can use (k = 4; an IWANT may add a little).
+    for (const node of nodes) {
+      const received = new Map<string, number>()
+      for (const e of node.traces) {
+        if (e.kind !== 'new_shard' && e.kind !== 'unhelpful_shard' && e.kind !== 'unnecessary_shard') continue
+        const key = `${e.peer} ${e.messageId}`
+        received.set(key, (received.get(key) ?? 0) + 1)
+      }
+      expect(Math.max(...received.values())).toBeLessThanOrEqual(2 * 4)
+    }
+  }, 60_000)
+
+  it('defers shards while a peer is backlogged and pays them out on drain, fresh recodings only where still needed', () => {
+    const net = network(kernel, { core: { limits: { backlogBytes: 16 * 1024 } } })
+    const nodes = Array.from({ length: 4 }, (_, i) => net.addNode(`n${i}`, { uploadBytesPerMs: i === 1 ? 100 : 10_000 }))
+    for (const node of nodes) node.core.subscribe('t')
+    for (const [a, b] of [[0, 1], [1, 2], [1, 3], [2, 3]]) net.connect(`n${a}`, `n${b}`)
+    net.runFor(3000)
+    let owed = 0
+    for (let i = 0; i < 3; i++) nodes[0].core.publish('t', payload(200_000, 20 + i), `b${i}`)
+    const done = (): boolean => {
+      owed = Math.max(owed, nodes[1].core.stats().deferred)
+      return nodes.slice(1).every((n) => n.delivered.length === 3)
+    }
+    expect(net.runUntil(done, 60_000)).toBe(true)
+    expect(owed).toBeGreaterThan(0)
+    net.runFor(5000)
+    expect(nodes[1].core.stats().deferred).toBe(0)
   })
 })

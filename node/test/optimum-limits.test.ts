@@ -121,3 +121,18 @@ describe('optimum core: limits and abuse', () => {
     expect(Math.max(...counts.slice(1)) - Math.min(...counts.slice(1))).toBeLessThan(800)
   }, 120_000)
 })
+
+describe('optimum core: retained state', () => {
+  it('keeps decoded states within maxRetainedBytes, oldest out first', () => {
+    const net = network(kernel, { core: { limits: { maxRetainedBytes: 1024 * 1024 } } })
+    const [a, b] = build(net, 2, [[0, 1]], 't')
+    for (let i = 0; i < 40; i++) {
+      a.core.publish('t', payload(100_000, i), `r${i}`)
+      net.runFor(5)
+      for (const node of [a, b]) expect(node.core.stats().retainedBytes).toBeLessThanOrEqual(1024 * 1024 + 100_004 + 4)
+    }
+    net.runFor(1000)
+    expect(b.delivered).toHaveLength(40)
+    expect(b.core.stats().messages).toBeLessThanOrEqual(11)
+  })
+})
