@@ -7,21 +7,27 @@ import type { Logger } from '../../common/logger.js'
 import type { ClusterHandshake } from '../host/handshake.js'
 import { FrameReader } from './frame-reader.js'
 import type { OptimumCore, PeerInfo, PeerKey, Rpc } from './types.js'
-import { decodeRpc, encodeRpc, maxFrameBytes, OPTIMUM_PROTOCOL, splitRpc, WireError } from './wire.js'
+import { decodeRpc, encodeRpc, maxFrameBytes, OPTIMUM_PROTOCOL, rpcWeight, splitRpc, WireError } from './wire.js'
 
 /** Frames that break the wire rules before a peer is cut off (one may be a bug; several are not). */
 const MAX_VIOLATIONS = 3
 /**
- * Frames a peer may send per second on average, with this many in one burst.
- * Honest peers send a few per message; a peer far above it is flooding.
+ * Work a peer may ask of this node per second on average (one unit per frame
+ * and per shard, subscription or control entry in it: `rpcWeight`), with
+ * this much in one burst. Honest peers stay an order of magnitude below (a
+ * few units per message, at most 1,000 IHAVE entries per heartbeat); a peer
+ * far above it is flooding.
  */
-const FRAMES_PER_SECOND = 50_000
-const FRAME_BURST = 100_000
+const UNITS_PER_SECOND = 50_000
+const UNIT_BURST = 100_000
 /** Bytes queued towards one peer before it counts as stuck and is dropped (the core defers shards long before). */
 const MAX_BACKLOG_BYTES = 64 * 1024 * 1024
 /** Peer-exchange dials in flight at once, and connections past which suggestions are ignored. */
 const MAX_PX_DIALS = 4
 const PX_DIAL_TIMEOUT_MS = 5_000
+/** Listen addresses kept per peer for peer exchange (as the wire allows). */
+const MAX_ADDRS = 8
+const MAX_ADDR_LENGTH = 256
 
 export interface AdapterMetrics {
   /** A peer broke the wire rules: 'malformed', 'flooding' or 'unreadable'. */
@@ -68,6 +74,8 @@ export class OptimumAdapter {
   private core?: OptimumCore
   private readonly links = new Map<PeerKey, Link>()
   private readonly inbound = new Map<PeerKey, Inbound>()
+  /** Peers' listen addresses as identify reported them (an inbound connection's remote address is not dialable). */
+  private readonly listenAddrs = new Map<PeerKey, string[]>()
   private readonly frameCap: number
   private heartbeat?: NodeJS.Timeout
   private pxDials = 0
@@ -88,6 +96,7 @@ export class OptimumAdapter {
     })
     this.unsubscribe = handshake.onVerified((peer, connection) => this.link(peer.toString(), connection))
     node.addEventListener('peer:disconnect', this.onDisconnect)
+    node.addEventListener('peer:identify', this.onIdentify)
     for (const peer of node.getPeers()) {
       const connection = node.getConnections(peer).find((c) => c.status === 'open')
       if (connection && handshake.isVerified(peer.toString())) this.link(peer.toString(), connection)
@@ -101,6 +110,7 @@ export class OptimumAdapter {
     clearInterval(this.heartbeat)
     this.unsubscribe?.()
     this.options.node.removeEventListener('peer:disconnect', this.onDisconnect)
+    this.options.node.removeEventListener('peer:identify', this.onIdentify)
     for (const link of [...this.links.values()]) this.unlink(link)
     await this.options.node.unhandle(OPTIMUM_PROTOCOL)
   }
@@ -114,9 +124,11 @@ export class OptimumAdapter {
   }
 
   addressesOf(peer: PeerKey): string[] {
+    const known = this.listenAddrs.get(peer)
+    if (known !== undefined) return known
     const link = this.links.get(peer)
-    if (link === undefined) return []
-    return [link.connection.remoteAddr.toString()]
+    // A connection we dialled goes to an address the peer listens on.
+    return link?.connection.direction === 'outbound' ? [link.connection.remoteAddr.toString()] : []
   }
 
   send(peer: PeerKey, rpc: Rpc): void {
@@ -132,7 +144,7 @@ export class OptimumAdapter {
       this.disconnect(peer, `more than ${MAX_BACKLOG_BYTES} bytes queued towards it`)
       return
     }
-    this.pump(link)
+    void this.pump(link)
   }
 
   disconnect(peer: PeerKey, reason: string): void {
@@ -187,7 +199,7 @@ export class OptimumAdapter {
         }
         link.stream = stream
         stream.addEventListener('close', () => this.linkLost(link), { once: true })
-        this.pump(link)
+        void this.pump(link)
       })
       .catch((err: Error) => this.disconnect(peer, `cannot open the optimum stream: ${err.message}`))
   }
@@ -242,9 +254,19 @@ export class OptimumAdapter {
     this.core?.removePeer(link.peer)
   }
 
+  private readonly onIdentify = (event: CustomEvent<{ peerId: PeerId; listenAddrs: Array<{ toString(): string }> }>): void => {
+    const peer = event.detail.peerId.toString()
+    const addrs = event.detail.listenAddrs
+      .map((addr) => addr.toString())
+      .filter((addr) => addr.length <= MAX_ADDR_LENGTH)
+      .slice(0, MAX_ADDRS)
+    if (addrs.length > 0) this.listenAddrs.set(peer, addrs)
+  }
+
   private readonly onDisconnect = (event: CustomEvent<PeerId>): void => {
     const peer = event.detail.toString()
     this.inbound.delete(peer)
+    this.listenAddrs.delete(peer)
     const link = this.links.get(peer)
     if (link) this.unlink(link)
   }
@@ -282,38 +304,39 @@ export class OptimumAdapter {
           stream.removeEventListener('message', onMessage)
           return
         }
-        if (!this.admit(peer)) {
-          cutOff('flooding', 'flooding: too many frames')
-          return
-        }
-        let rpc: Rpc
+        let rpc: Rpc | undefined
+        let problem: string | undefined
         try {
           rpc = decodeRpc(frame, { maxMessageSize })
         } catch (err) {
           if (!(err instanceof WireError)) throw err
-          if (this.violation(peer, err.message)) {
-            stream.removeEventListener('message', onMessage)
-            return
-          }
-          continue
+          problem = err.message
         }
-        this.core?.handleRpc(peer, rpc)
+        if (!this.admit(peer, rpc === undefined ? 1 : rpcWeight(rpc))) {
+          cutOff('flooding', 'flooding: more frames and entries than any honest peer sends')
+          return
+        }
+        if (rpc !== undefined) {
+          this.core?.handleRpc(peer, rpc)
+        } else if (this.violation(peer, problem!)) {
+          stream.removeEventListener('message', onMessage)
+          return
+        }
       }
     }
     stream.addEventListener('message', onMessage)
     stream.addEventListener('close', () => stream.removeEventListener('message', onMessage), { once: true })
   }
 
-  /** Token bucket per peer; false once it is empty. */
-  private admit(peer: PeerKey): boolean {
+  /** Token bucket per peer; false once the frame's weight does not fit. */
+  private admit(peer: PeerKey, weight: number): boolean {
     const now = Date.now()
     let state = this.inbound.get(peer)
-    if (state === undefined) this.inbound.set(peer, (state = { violations: 0, tokens: FRAME_BURST, refilledAt: now }))
-    state.tokens = Math.min(FRAME_BURST, state.tokens + ((now - state.refilledAt) / 1000) * FRAMES_PER_SECOND)
+    if (state === undefined) this.inbound.set(peer, (state = { violations: 0, tokens: UNIT_BURST, refilledAt: now }))
+    state.tokens = Math.min(UNIT_BURST, state.tokens + ((now - state.refilledAt) / 1000) * UNITS_PER_SECOND)
     state.refilledAt = now
-    if (state.tokens < 1) return false
-    state.tokens--
-    return true
+    state.tokens -= weight
+    return state.tokens >= 0
   }
 
   /** Records a malformed frame; true when the peer has been cut off for it. */

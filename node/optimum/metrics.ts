@@ -24,6 +24,7 @@ const GAUGES: Array<[string, string, StatName]> = [
   ['message_states', 'Message states held (undecoded and retained for repair)', 'messages'],
   ['undecoded_messages', 'Messages with shards but not decoded yet', 'undecoded'],
   ['undecoded_bytes', 'Decoder heap bytes held by undecoded messages', 'undecodedBytes'],
+  ['retained_bytes', 'Heap bytes held by decoded and published messages kept for repair', 'retainedBytes'],
   ['deferred_messages', 'Messages waiting for a peer backlog to drain', 'deferred'],
 ]
 

@@ -358,6 +358,12 @@ const LIMIT_OF: Counts = {
   idontwants: WIRE_LIMITS.ids,
 }
 
+/** What a frame asks of the receiver, for rate limits: one per frame plus one per item in it. */
+export function rpcWeight(rpc: Rpc): number {
+  const counts = countsOf(rpc)
+  return 1 + counts.subscriptions + counts.shards + counts.grafts + counts.prunes + counts.ihaveEntries + counts.iwants + counts.idontwants
+}
+
 function withinLimits(counts: Counts): boolean {
   return (Object.keys(LIMIT_OF) as Array<keyof Counts>).every((key) => counts[key] <= LIMIT_OF[key])
 }

@@ -40,16 +40,14 @@ function runNode(env: Record<string, string>, whenStarted?: (child: ReturnType<t
 }
 
 describe('node/main.ts', () => {
-  it('starts in gossipsub mode and stops cleanly on SIGTERM', async () => {
-    const run = await runNode({ NODE_MODE: 'gossipsub' }, (child) => child.kill('SIGTERM'))
+  it.each([
+    ['gossipsub', { NODE_MODE: 'gossipsub' }],
+    ['optimum (the default)', {}],
+  ])('starts in %s mode and stops cleanly on SIGTERM', async (mode, env) => {
+    const run = await runNode(env, (child) => child.kill('SIGTERM'))
     expect(run.code).toBe(0)
+    expect(run.stdout).toContain(`"mode":"${mode.split(' ')[0]}"`)
     expect(run.stdout).toContain('"msg":"stopped"')
-  }, 30_000)
-
-  it('refuses NODE_MODE=optimum with one clear line until that mode is built', async () => {
-    const run = await runNode({ NODE_MODE: 'optimum' })
-    expect(run.code).toBe(2)
-    expect(run.stderr.trim()).toBe('p2pnode: NODE_MODE=optimum is not available in this build yet; set NODE_MODE=gossipsub')
   }, 30_000)
 
   it('stops on a bad variable with one line naming it', async () => {
