@@ -3,17 +3,20 @@ import type { Libp2p, PeerId } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
 import type { NodeConfig } from '../common/config/index.js'
-import { OptimumError } from '../common/errors.js'
 import { loadOrCreateIdentity } from '../common/identity/key-file.js'
 import type { Logger } from '../common/logger.js'
+import { loadKernel } from '../common/rlnc/index.js'
 import type { VersionInfo } from '../common/version.js'
 import { ApiServer } from './api/server.js'
 import { BootstrapDialer, type BootstrapTarget } from './host/bootstrap.js'
 import { ByteCounter } from './host/byte-counter.js'
+import { ClusterHandshake } from './host/handshake.js'
 import { createHost } from './host/libp2p.js'
 import { PeerExchange } from './host/peer-exchange.js'
 import { NodeMetrics } from './metrics.js'
 import type { NodeView } from './node-view.js'
+import { createOptimumCore } from './optimum/protocol.js'
+import { startOptimum } from './optimum/service.js'
 import type { PubSubEngine } from './pubsub/engine.js'
 import { GossipsubEngine, gossipsubService } from './pubsub/gossipsub-engine.js'
 import { SidecarServer } from './sidecar/server.js'
@@ -40,18 +43,18 @@ export interface RunningNode {
  * many nodes in one process this way).
  */
 export async function startNode(config: NodeConfig, log: Logger, version: VersionInfo): Promise<RunningNode> {
-  if (config.mode === 'optimum') {
-    throw new OptimumError('unavailable', 'NODE_MODE=optimum is not available in this build yet; set NODE_MODE=gossipsub')
-  }
-  const protocol = config.gossipsub
+  const protocol = config.mode === 'optimum' ? config.optimum : config.gossipsub
   const { key } = await loadOrCreateIdentity(config.identityDir, log)
   const bytes = new ByteCounter()
+  // The host consults the handshake's refusals, and the handshake needs the host: it is set right after.
+  let handshake: ClusterHandshake | undefined
   const libp2p = await createHost({
     privateKey: key,
     listenHost: config.listenHost,
     port: protocol.port,
-    services: { pubsub: gossipsubService(protocol) },
+    services: config.mode === 'gossipsub' ? { pubsub: gossipsubService(config.gossipsub) } : {},
     bytes,
+    denyPeer: (peerId) => handshake?.rejected.has(peerId) ?? false,
   })
   const peerId = libp2p.peerId.toString()
   const nodeLog = log.child({ peerId })
@@ -63,23 +66,44 @@ export async function startNode(config: NodeConfig, log: Logger, version: Versio
   }
 
   try {
-    const engine = new GossipsubEngine({
-      pubsub: libp2p.services.pubsub as GossipSub,
-      maxMessageSize: protocol.maxMessageSize,
-      log: nodeLog.child({ part: 'gossipsub' }),
-      selfId: libp2p.peerId,
-    })
-    const view = nodeView(libp2p, engine)
+    handshake = new ClusterHandshake({ node: libp2p, clusterId: config.clusterId, log: nodeLog.child({ part: 'handshake' }) })
+    await handshake.start()
+    stack.push(() => handshake?.stop())
+
+    let engine: PubSubEngine | undefined
     const metrics = new NodeMetrics(
       {
         peerCount: () => libp2p.getPeers().length,
-        meshSizes: () => new Map(engine.topics().map((topic) => [topic, engine.meshPeers(topic).length])),
+        meshSizes: () => new Map((engine?.topics() ?? []).map((topic) => [topic, engine!.meshPeers(topic).length])),
         transfer: () => bytes.transfer,
       },
       { peer_id: peerId, cluster_id: config.clusterId },
       { maxTopics: config.limits.metricsMaxTopics },
     )
+    if (config.mode === 'optimum') {
+      const optimum = await startOptimum({
+        node: libp2p,
+        key,
+        handshake,
+        config: config.optimum,
+        kernel: await loadKernel(),
+        registry: metrics.registry,
+        log: nodeLog,
+        createCore: createOptimumCore,
+      })
+      stack.push(() => optimum.stop())
+      engine = optimum.engine
+    } else {
+      engine = new GossipsubEngine({
+        pubsub: libp2p.services.pubsub as GossipSub,
+        maxMessageSize: protocol.maxMessageSize,
+        log: nodeLog.child({ part: 'gossipsub' }),
+        selfId: libp2p.peerId,
+      })
+    }
+    await libp2p.start()
 
+    const view = nodeView(libp2p, engine)
     const bootstrap = new BootstrapDialer({
       targets: bootstrapTargets(config.bootstrapPeers, peerId),
       dial: async (addr, signal) => {

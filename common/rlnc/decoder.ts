@@ -1,5 +1,5 @@
 import { invalid, requireCount, requireK } from './errors.js'
-import { unframe } from './framing.js'
+import { unframeInto } from './framing.js'
 import { INV, MUL } from './gf256.js'
 import { allocRows } from './heap.js'
 import type { Kernel } from './kernel.js'
@@ -121,12 +121,40 @@ export class Decoder {
    * decoded frame is inconsistent (only possible when a peer forged a payload).
    */
   decode(): Uint8Array {
+    return this.decodeInto((length) => new Uint8Array(length))
+  }
+
+  /**
+   * The message, once rank is k, written into the array `target(length)`
+   * returns (at least `length` bytes, e.g. a pooled buffer) and returned as
+   * its first `length` bytes. `target` may also be an array. Throws like
+   * decode(); a forged frame is refused before `target` is asked for.
+   */
+  decodeInto(target: Uint8Array | ((length: number) => Uint8Array)): Uint8Array {
     this.open()
     if (!this.complete) throw invalid(`cannot decode at rank ${this.held} of ${this.k}`)
     const rowOf = new Uint32Array(this.k)
     for (let r = 0; r < this.k; r++) rowOf[this.pivot[r]] = this.rows![r]
     const heap = this.kernel.heap.u8
-    return unframe(this.k, this.shardLength, (fragment) => heap.subarray(rowOf[fragment], rowOf[fragment] + this.shardLength))
+    const len = this.shardLength
+    return unframeInto(this.k, len, (fragment) => heap.subarray(rowOf[fragment], rowOf[fragment] + len), typeof target === 'function' ? target : () => target)
+  }
+
+  /**
+   * Once complete: whether `payload` is what the decoded fragments give for
+   * these coefficients, i.e. whether a shard someone sent was honest. Lets a
+   * node find, after a good decode, which peer's shards spoilt an earlier one.
+   */
+  matches(coefficients: Uint8Array, payload: Uint8Array): boolean {
+    this.open()
+    if (!this.complete) throw invalid(`cannot check shards at rank ${this.held} of ${this.k}`)
+    checkShard({ coefficients, payload }, this.k, this.shardLength)
+    const mix = new Uint8Array(this.k)
+    for (let r = 0; r < this.k; r++) mix[r] = coefficients[this.pivot[r]]
+    const expected = new Uint8Array(this.shardLength)
+    this.kernel.combineInto(expected, this.rows!, mix, this.k)
+    for (let i = 0; i < expected.length; i++) if (expected[i] !== payload[i]) return false
+    return true
   }
 
   /** `count` fresh shards recoded from what is held (any rank ≥ 1), without decoding. */

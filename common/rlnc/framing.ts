@@ -40,17 +40,35 @@ export function copyFrameSlice(message: Uint8Array, from: number, len: number, t
  * from an encoder: decoded bytes are only as honest as the shards were.
  */
 export function unframe(k: number, shardLength: number, fragment: (index: number) => Uint8Array): Uint8Array {
+  return unframeInto(k, shardLength, fragment, (length) => new Uint8Array(length))
+}
+
+/**
+ * Like unframe, but the message goes into the array `target(length)` returns
+ * (at least `length` bytes; a pooled buffer, so a large message does not cost
+ * a fresh allocation and its page faults), and the result is its first
+ * `length` bytes. The frame is checked before `target` is asked for.
+ */
+export function unframeInto(
+  k: number,
+  shardLength: number,
+  fragment: (index: number) => Uint8Array,
+  target: (length: number) => Uint8Array,
+): Uint8Array {
   const size = k * shardLength
-  // Copies frame bytes [from, to) into target[at...], across fragment boundaries.
-  const read = (from: number, to: number, target: Uint8Array, at: number): void => {
+  // Copies frame bytes [from, to) into out[at...], or checks they are zero when out is undefined.
+  const read = (from: number, to: number, out: Uint8Array | undefined, at: number): boolean => {
     while (from < to) {
       const index = Math.floor(from / shardLength)
       const start = from - index * shardLength
       const end = Math.min(shardLength, start + to - from)
-      target.set(fragment(index).subarray(start, end), at)
+      const bytes = fragment(index).subarray(start, end)
+      if (out !== undefined) out.set(bytes, at)
+      else if (bytes.some((b) => b !== 0)) return false
       at += end - start
       from += end - start
     }
+    return true
   }
   if (size < PREFIX_BYTES) throw invalid(`a frame of ${size} bytes cannot hold a length`)
   const prefix = new Uint8Array(PREFIX_BYTES)
@@ -59,10 +77,9 @@ export function unframe(k: number, shardLength: number, fragment: (index: number
   if (length > size - PREFIX_BYTES || shardLengthFor(length, k) !== shardLength) {
     throw invalid(`corrupt frame: length ${length} does not fit k=${k} fragments of ${shardLength} bytes`)
   }
-  const padding = new Uint8Array(size - PREFIX_BYTES - length)
-  read(PREFIX_BYTES + length, size, padding, 0)
-  if (padding.some((b) => b !== 0)) throw invalid('corrupt frame: non-zero padding')
-  const message = new Uint8Array(length)
-  read(PREFIX_BYTES, PREFIX_BYTES + length, message, 0)
-  return message
+  if (!read(PREFIX_BYTES + length, size, undefined, 0)) throw invalid('corrupt frame: non-zero padding')
+  const out = target(length)
+  if (out.length < length) throw invalid(`decode target holds ${out.length} bytes, the message has ${length}`)
+  read(PREFIX_BYTES, PREFIX_BYTES + length, out, 0)
+  return out.subarray(0, length)
 }

@@ -205,7 +205,8 @@ export class Cluster {
           GOSSIPSUB_PORT: String(gossipsub),
           OPTIMUM_PORT: String(optimum),
           LOG_LEVEL: 'warn',
-          CLUSTER_ID: `bench-${options.mode}-${index}`,
+          // one cluster: the handshake keeps nodes of different CLUSTER_IDs apart
+          CLUSTER_ID: `bench-${options.mode}`,
           ...options.env,
           ...env,
         })

@@ -6,17 +6,18 @@ import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { Cluster, killAllNodesNow, NodeExitedError, stopAllNodes } from './cluster.js'
 import { parseOptions, type MessageSize } from './options.js'
-import { formatTable, hasTrouble, type CountResults, type ModeResults } from './report.js'
+import { formatRatios, formatTable, hasTrouble, ratios, type CountResults, type ModeResults } from './report.js'
 import { PUBLISH_WINDOW, runScenario } from './scenario.js'
 
 /**
- * `npm run bench:node [-- --modes=gossipsub,optimum --nodes=4,8,16 --sizes=1KiB,64KiB,1MiB --quick]`
+ * `npm run bench:node [-- --modes=gossipsub,optimum --nodes=8,16 --sizes=1KiB,64KiB,1MiB --quick]`
  *
- * For each mode and node count, starts that many real node processes on
+ * For each mode and node count (both modes on the same topology, one after the other), starts that many real node processes on
  * loopback and measures, per message size: latency from publish to the last
  * node's delivery (p50, p99), sustained messages per second, and bytes sent
  * per node per message ÷ message size (amplification). Progress and a table
- * go to stdout; the last line is the whole result as one JSON object. Exit
+ * go to stdout; the last line is the whole result as one JSON object, with
+ * `ratio` (optimum ÷ gossipsub: amplification and p99 per size) when both modes ran. Exit
  * status 1 when anything failed or a message went missing (the logs are kept).
  */
 
@@ -82,7 +83,8 @@ for (const mode of options.modes) {
 const trouble = hasTrouble(results)
 const seconds = (performance.now() - began) / 1000
 say(`done in ${seconds.toFixed(1)} s`)
-process.stdout.write(`\n${formatTable(results)}\n\n`)
+const ratio = ratios(results)
+process.stdout.write(`\n${formatTable(results)}\n${ratio ? `\n${formatRatios(ratio)}\n` : ''}\n`)
 if (trouble) say(`node logs kept in ${root}`)
 else await rm(root, { recursive: true, force: true })
 
@@ -98,4 +100,4 @@ const meta = {
   quick: options.quick,
   duration_s: Math.round(seconds),
 }
-process.stdout.write(`${JSON.stringify({ ...results, meta })}\n`, () => process.exit(trouble ? 1 : 0))
+process.stdout.write(`${JSON.stringify({ ...results, ...(ratio ? { ratio } : {}), meta })}\n`, () => process.exit(trouble ? 1 : 0))

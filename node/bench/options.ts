@@ -21,8 +21,8 @@ export interface BenchOptions {
 const PROGRAM = 'bench:node'
 
 const FLAGS = {
-  modes: stringFlag('gossipsub', 'comma-separated NODE_MODEs to measure: gossipsub, optimum'),
-  nodes: stringFlag('4,8,16', 'comma-separated node counts (each at least 2)'),
+  modes: stringFlag('gossipsub,optimum', 'comma-separated NODE_MODEs to measure: gossipsub, optimum'),
+  nodes: stringFlag('8,16', 'comma-separated node counts (each at least 2)'),
   sizes: stringFlag('1KiB,64KiB,1MiB', 'comma-separated message sizes, e.g. 512B, 1KiB, 64KiB, 1MiB'),
   quick: boolFlag(false, 'a smoke run: about a tenth of the messages'),
 }
@@ -31,8 +31,8 @@ const MODES: readonly NodeMode[] = ['gossipsub', 'optimum']
 const UNITS: Record<string, number> = { B: 1, KiB: 1024, MiB: 1024 * 1024 }
 
 /**
- * Message counts per size, chosen so that a full run (3 sizes × 4, 8 and 16
- * nodes) stays around ten minutes on 2 cores while p99 still rests on
+ * Message counts per size, chosen so that a full run of one mode (3 sizes ×
+ * 4, 8 and 16 nodes) stays around ten minutes on 2 cores while p99 still rests on
  * 30–200 samples. Large messages cost time per message, so they get fewer.
  */
 function counts(bytes: number, quick: boolean): { latencyCount: number; throughputCount: number } {

@@ -1,4 +1,5 @@
 import type { SizeResult } from './scenario.js'
+import { round } from './stats.js'
 
 export interface Failure {
   error: string
@@ -59,4 +60,53 @@ export function formatTable(results: Record<string, ModeResults>): string {
   const line = (cells: readonly string[]): string =>
     cells.map((cell, i) => (i < 3 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join('  ')
   return [line(COLUMNS), ...rows.map(line), ...notes.map((note) => `error: ${note}`)].join('\n')
+}
+
+/** optimum ÷ gossipsub for each node count and size both modes measured. */
+export interface Ratios {
+  /** Per size: the largest ratio over the node counts (the one a target must meet). */
+  amplification: Record<string, number>
+  p99: Record<string, number>
+  by_nodes: Record<string, { amplification: Record<string, number>; p99: Record<string, number> }>
+}
+
+/** The ratios of the two modes, or undefined unless both ran. */
+export function ratios(results: Record<string, ModeResults>): Ratios | undefined {
+  const optimum = results.optimum
+  const gossipsub = results.gossipsub
+  if (optimum === undefined || gossipsub === undefined || isFailure(optimum) || isFailure(gossipsub)) return undefined
+  const out: Ratios = { amplification: {}, p99: {}, by_nodes: {} }
+  const worst = (into: Record<string, number>, size: string, value: number): void => {
+    into[size] = Math.max(into[size] ?? 0, value)
+  }
+  for (const [count, cells] of Object.entries(optimum)) {
+    const base = gossipsub[count]
+    if (base === undefined || isFailure(base) || isFailure(cells)) continue
+    const perCount = { amplification: {} as Record<string, number>, p99: {} as Record<string, number> }
+    for (const [size, cell] of Object.entries(cells)) {
+      const other = base[size]
+      if (other === undefined) continue
+      if (other.amplification > 0) {
+        perCount.amplification[size] = round(cell.amplification / other.amplification, 3)
+        worst(out.amplification, size, perCount.amplification[size])
+      }
+      if (cell.p99_ms !== null && other.p99_ms !== null && other.p99_ms > 0) {
+        perCount.p99[size] = round(cell.p99_ms / other.p99_ms, 3)
+        worst(out.p99, size, perCount.p99[size])
+      }
+    }
+    out.by_nodes[count] = perCount
+  }
+  return out
+}
+
+/** Lines for the table: one per node count, `ratio n=8: 1KiB ampl. 0.9, p99 1.1; …`. */
+export function formatRatios(r: Ratios): string {
+  return Object.entries(r.by_nodes)
+    .map(([count, { amplification, p99 }]) => {
+      const sizes = Object.keys(amplification)
+      const cells = sizes.map((size) => `${size} ampl. ${amplification[size]}, p99 ${p99[size] ?? '-'}`)
+      return `optimum/gossipsub n=${count}: ${cells.join('; ')}`
+    })
+    .join('\n')
 }

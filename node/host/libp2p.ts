@@ -16,15 +16,20 @@ export interface HostOptions {
   /** The mode's protocol services (gossipsub, optimum); identify and ping are always there. */
   services: ServiceFactoryMap
   bytes: ByteCounter
+  /** Peers refused at dial and at the inbound upgrade (the cluster handshake's recent rejects). */
+  denyPeer(peerId: string): boolean
 }
 
 /**
  * The libp2p host: TCP + Noise + Yamux, identify, ping. It never dials on its
  * own (libp2p 3 has no auto-dialler); the bootstrap dialler and peer exchange
- * decide whom to connect to.
+ * decide whom to connect to. It comes back unstarted, so that the cluster
+ * handshake is in place before the first connection: call start().
  */
 export async function createHost(options: HostOptions): Promise<Libp2p> {
+  const deny = (peerId: { toString(): string }): boolean => options.denyPeer(peerId.toString())
   return createLibp2p({
+    start: false,
     privateKey: options.privateKey,
     addresses: { listen: [await listenAddress(options.listenHost, options.port)] },
     transports: [tcp()],
@@ -41,6 +46,7 @@ export async function createHost(options: HostOptions): Promise<Libp2p> {
     // deadline (even a 30 s one at 16 nodes on 2 cores), and aborting it loses
     // everything queued on it. Pings still measure latency; a peer that is gone
     // is found by TCP (RST/FIN, write errors) instead.
+    connectionGater: { denyDialPeer: deny, denyInboundEncryptedConnection: deny },
     connectionMonitor: { abortConnectionOnPingFailure: false },
     metrics: () => options.bytes.metrics(),
     services: { ...options.services, identify: identify(), ping: ping() },

@@ -90,6 +90,10 @@ export interface Rpc {
 export interface Delivery {
   id: string
   topic: string
+  /**
+   * The message body: a view into the core's pooled decode buffer, valid only
+   * until `deliver` returns (the next decode overwrites it). Copy it to keep it.
+   */
   data: Uint8Array
   /** Publisher's peer key (derived from the header's public key). */
   source: PeerKey
@@ -138,6 +142,8 @@ export interface CoreEnv {
   backlog(peer: PeerKey): number
   /** Dialable addresses of a connected peer, for peer exchange (may be empty). */
   addressesOf(peer: PeerKey): string[]
+  /** Wall-clock ms since the epoch for a header's publishedAt; `now()` when absent (the simulator). */
+  wallClock?(): number
 }
 
 /** Where the core's outputs go. */
@@ -158,6 +164,91 @@ export interface CoreOptions {
   threshold: number
   maxMessageSize: number
   heartbeatMs: number
+  /** Overrides of the protocol's bounds (`limits.ts` has the defaults and their reasons). */
+  limits?: Partial<CoreLimits>
+}
+
+/** Every bound the core keeps on memory, work and time. Defaults in `limits.ts` (DEFAULT_LIMITS). */
+export interface CoreLimits {
+  /** Shards taken from one frame; the rest are dropped and the sender is scored down. */
+  maxShardsPerRpc: number
+  /** Subscriptions, IHAVE entries, IWANT entries and IDONTWANT ids taken from one frame, each. */
+  maxControlPerRpc: number
+  /** Topics one peer may be subscribed to; more are ignored and scored down. */
+  maxTopicsPerPeer: number
+  /** Undecoded messages at once, over all peers. */
+  maxUndecoded: number
+  /** Heap bytes the decoders of undecoded messages may hold, over all peers. */
+  maxUndecodedBytes: number
+  /** Undecoded messages one peer may open (its shards came first), and their heap bytes. */
+  maxUndecodedPerPeer: number
+  maxUndecodedBytesPerPeer: number
+  /** Message states held at once (undecoded, decoded and kept for repair); the oldest decoded go first. */
+  maxMessages: number
+  /** An undecoded message's state is dropped this long after its first shard. */
+  messageTtlMs: number
+  /** A decoded message's state (its decoder, for recoding) is kept this long for repair. */
+  retainMs: number
+  /** Delivered and published ids are remembered this long (duplicates, `already_exists`), at most seenMax. */
+  seenTtlMs: number
+  seenMax: number
+  /**
+   * Messages whose shards are at least this many bytes announce each rank
+   * increase to the mesh (a one-entry IHAVE), so neighbours stop sending what
+   * it no longer needs; below it, the announcement would cost more than it saves.
+   */
+  rankUpdateMinShardBytes: number
+  /**
+   * Mesh peers each innovative shard (and each decode) is passed on to, for
+   * messages whose shards reach rankUpdateMinShardBytes; smaller messages go
+   * to every mesh peer that may still use them (latency over bytes).
+   */
+  relayFanout: number
+  /** A peer whose outbound backlog is at least this many bytes gets its shards deferred until drained. */
+  backlogBytes: number
+  /** Messages waiting for one peer's backlog to drain. */
+  maxDeferredPerPeer: number
+  /** Fanout entries for topics published to without subscribing expire after this long unused. */
+  fanoutTtlMs: number
+  /** Non-mesh topic peers that get IHAVE each heartbeat, per topic. */
+  gossipLazy: number
+  /** IHAVE advertises messages whose state is younger than this many heartbeats. */
+  gossipHeartbeats: number
+  /** Message ids in one IHAVE. */
+  maxIHaveMessages: number
+  /** Shards served to one peer's IWANTs per heartbeat. */
+  maxIWantShardsPerHeartbeat: number
+  /** IWANTs for messages we have no state for, per peer per heartbeat. */
+  maxUnknownIWantsPerHeartbeat: number
+  /** How long a pruned peer may not be grafted (and may not graft), unless the PRUNE says otherwise. */
+  pruneBackoffMs: number
+  /** Peer exchange entries sent in, and taken from, one PRUNE. */
+  maxPeerExchange: number
+  /** Score at or below which a peer is disconnected. */
+  disconnectScore: number
+  /** Factor the score's penalties decay by on each heartbeat. */
+  scoreDecay: number
+}
+
+/** Counters and gauges for metrics and tests. */
+export interface CoreStats {
+  peers: number
+  /** Message states held: undecoded + decoded-and-retained. */
+  messages: number
+  undecoded: number
+  undecodedBytes: number
+  seen: number
+  deferred: number
+  shardsReceived: number
+  shardsInnovative: number
+  shardsRedundant: number
+  shardsSent: number
+  recodes: number
+  decoded: number
+  decodeFailures: number
+  idontwantSent: number
+  iwantSent: number
+  ihaveSent: number
 }
 
 export interface CorePublishResult {
@@ -187,5 +278,8 @@ export interface OptimumCore {
   topics(): string[]
   meshPeers(topic: string): PeerKey[]
   peers(): PeerKey[]
+  /** A peer's current score (0 for a well-behaved or unknown peer, negative after penalties). */
+  score(peer: PeerKey): number
+  stats(): CoreStats
   stop(): void
 }

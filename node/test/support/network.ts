@@ -11,6 +11,8 @@ import {
 import { connectSidecar } from '../../../common/sidecar-client.js'
 import { startNode, type RunningNode } from '../../node.js'
 
+export { waitFor } from './wait.js'
+
 const VERSION = { version: 'test', commit_hash: 'test' }
 
 /** A node config for tests: loopback, free ports, silent; `env` overrides any variable. */
@@ -43,15 +45,6 @@ export async function startNetwork(size: number, mode: NodeMode, env: Record<str
 
 export async function stopAll(nodes: Array<{ stop(): Promise<void> }>): Promise<void> {
   await Promise.all(nodes.map((node) => node.stop()))
-}
-
-/** Polls `condition` every 20 ms; fails with `what` after `timeoutMs`. */
-export async function waitFor(what: string, condition: () => boolean, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)
-    await new Promise((resolve) => setTimeout(resolve, 20))
-  }
 }
 
 /** Every node has at least `peers` mesh peers on the topic. */

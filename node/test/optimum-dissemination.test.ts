@@ -1,0 +1,48 @@
+import { beforeAll, describe, expect, it } from 'vitest'
+import { loadKernel, type Kernel } from '../../common/rlnc/index.js'
+import { build, deliveredEverywhere, network, payload, randomGraph } from './support/optimum-fixtures.js'
+
+let kernel: Kernel
+
+beforeAll(async () => {
+  kernel = await loadKernel()
+})
+
+describe('optimum core: dissemination over an in-memory network', () => {
+  it('delivers along a line of 5 nodes, recoding across hops', () => {
+    const net = network(kernel)
+    net.keepTraces = true
+    const nodes = build(net, 5, [[0, 1], [1, 2], [2, 3], [3, 4]], 't')
+    const data = payload(50_000, 3)
+    const result = nodes[0].core.publish('t', data, 'm1')
+    expect(result).toEqual({ id: 'm1', fresh: true, peers: 1 })
+    expect(net.runUntil(() => deliveredEverywhere(nodes, 'm1', [nodes[0]]), 10_000)).toBe(true)
+    for (const node of nodes.slice(1)) {
+      expect(node.delivered).toHaveLength(1)
+      expect(node.delivered[0].data).toEqual(data)
+      expect(node.delivered[0].source).toBe('n0')
+    }
+    expect(nodes[0].delivered).toHaveLength(0)
+    // The last node decoded from shards that crossed ≥ 3 relays.
+    const last = nodes[4].traces.filter((e) => e.kind === 'new_shard' && e.messageId === 'm1')
+    expect(last).toHaveLength(4)
+    expect(nodes.slice(1, 4).every((n) => n.core.stats().recodes > 0)).toBe(true)
+  })
+
+  it('completes on a 64-node random mesh with upload-limited nodes', () => {
+    const net = network(kernel, { seed: 5, delayMs: (a, b) => 5 + ((a.length * 7 + b.length * 13) % 20) })
+    const nodes = Array.from({ length: 64 }, (_, i) => net.addNode(`n${i}`, { uploadBytesPerMs: i % 3 === 0 ? 500 : 2000 }))
+    for (const node of nodes) node.core.subscribe('t')
+    for (const [a, b] of randomGraph(net, 64, 6)) net.connect(`n${a}`, `n${b}`)
+    net.runFor(5000)
+    const ids: string[] = []
+    for (let i = 0; i < 8; i++) {
+      const id = `m${i}`
+      ids.push(id)
+      nodes[(i * 9) % 64].core.publish('t', payload(64 * 1024, i), id)
+    }
+    const everywhere = (): boolean => ids.every((id, i) => deliveredEverywhere(nodes, id, [nodes[(i * 9) % 64]]))
+    expect(net.runUntil(everywhere, 60_000)).toBe(true)
+    for (const node of nodes) expect(new Set(node.delivered.map((d) => d.id)).size).toBe(node.delivered.length)
+  })
+})

@@ -1,0 +1,64 @@
+import { beforeAll, describe, expect, it } from 'vitest'
+import { loadKernel, type Kernel } from '../../common/rlnc/index.js'
+import type { Rpc } from '../optimum/types.js'
+import { deliveredEverywhere, network, payload } from './support/optimum-fixtures.js'
+
+let kernel: Kernel
+
+beforeAll(async () => {
+  kernel = await loadKernel()
+})
+
+/** Drops shards towards `victim` once it has been sent `keep` of them, while `gate.on`. */
+function dropAfter(victim: string, keep: number, gate: { on: boolean }): (to: string, rpc: Rpc) => Rpc {
+  let passed = 0
+  return (to, rpc) => {
+    if (!gate.on || to !== victim || rpc.shards === undefined) return rpc
+    const shards = rpc.shards.filter(() => passed++ < keep)
+    return { ...rpc, shards }
+  }
+}
+
+describe('optimum core: repair through IHAVE/IWANT', () => {
+  it('a node that got no shard at all completes through IWANT', () => {
+    const net = network(kernel)
+    const blocking = { on: true }
+    const n = 5
+    const nodes = Array.from({ length: n }, (_, i) =>
+      net.addNode(`n${i}`, { tamper: (to, rpc) => (blocking.on && to === 'n4' && rpc.shards ? { ...rpc, shards: undefined } : rpc) }),
+    )
+    for (const node of nodes) node.core.subscribe('t')
+    for (const [a, b] of [[0, 1], [1, 2], [2, 3], [3, 4], [1, 4]]) net.connect(`n${a}`, `n${b}`)
+    net.runFor(3000)
+    const data = payload(20_000, 9)
+    nodes[0].core.publish('t', data, 'lost')
+    expect(net.runUntil(() => deliveredEverywhere(nodes.slice(0, 4), 'lost', [nodes[0]]), 5000)).toBe(true)
+    expect(nodes[4].delivered).toHaveLength(0)
+    blocking.on = false
+    expect(net.runUntil(() => nodes[4].delivered.length === 1, 5000)).toBe(true)
+    expect(nodes[4].delivered[0].data).toEqual(data)
+    expect(nodes[4].core.stats().iwantSent).toBeGreaterThan(0)
+  })
+
+  it('a node short of shards asks for exactly what it lacks', () => {
+    const net = network(kernel)
+    net.keepTraces = true
+    const gate = { on: true }
+    const nodes = Array.from({ length: 3 }, (_, i) => net.addNode(`n${i}`, i === 1 ? { tamper: dropAfter('n2', 2, gate) } : {}))
+    for (const node of nodes) node.core.subscribe('t')
+    net.connect('n0', 'n1')
+    net.connect('n1', 'n2')
+    net.runFor(3000)
+    const data = payload(40_000, 10)
+    nodes[0].core.publish('t', data, 'short')
+    expect(net.runUntil(() => nodes[1].delivered.length === 1, 5000)).toBe(true)
+    net.runFor(100)
+    expect(nodes[2].delivered).toHaveLength(0)
+    gate.on = false
+    expect(net.runUntil(() => nodes[2].delivered.length === 1, 5000)).toBe(true)
+    expect(nodes[2].delivered[0].data).toEqual(data)
+    const got = nodes[2].traces.filter((e) => e.kind === 'new_shard').length
+    expect(got).toBe(4)
+    expect(nodes[2].core.stats().iwantSent).toBeGreaterThan(0)
+  })
+})
