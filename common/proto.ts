@@ -120,12 +120,50 @@ export interface ProxyMessage {
   type: string
 }
 
+export interface ProxySubscribeRequest {
+  client_id: string
+  topic: string
+  threshold: number
+  topics: string[]
+}
+export interface ProxySubscribeResponse {
+  status: string
+  topic: string
+  client_id: string
+}
+export interface ProxyPublishRequest {
+  client_id: string
+  topic: string
+  message: Buffer
+}
+export interface ProxyPublishResponse {
+  status: string
+  topic: string
+  client_id: string
+  message_id: string
+}
+export interface ExposeNodesRequest {
+  client_id: string
+  expose_amount: number
+}
+export interface ExposeNodesResponse {
+  nodes: string[]
+  nodesOptP2P: string[]
+}
+
 export interface ProxyStreamClient extends grpc.Client {
   ClientStream(options?: grpc.CallOptions): grpc.ClientDuplexStream<Partial<ProxyMessage>, ProxyMessage>
+  ClientStream(metadata: grpc.Metadata, options?: grpc.CallOptions): grpc.ClientDuplexStream<Partial<ProxyMessage>, ProxyMessage>
+  Publish(request: Partial<ProxyPublishRequest>, callback: grpc.requestCallback<ProxyPublishResponse>): grpc.ClientUnaryCall
+  Subscribe(request: Partial<ProxySubscribeRequest>, callback: grpc.requestCallback<ProxySubscribeResponse>): grpc.ClientUnaryCall
+  ExposeNodes(request: Partial<ExposeNodesRequest>, callback: grpc.requestCallback<ExposeNodesResponse>): grpc.ClientUnaryCall
 }
 
 export interface ProxyStreamHandlers extends grpc.UntypedServiceImplementation {
   ClientStream: grpc.handleBidiStreamingCall<ProxyMessage, ProxyMessage>
+  Publish: grpc.handleUnaryCall<ProxyPublishRequest, ProxyPublishResponse>
+  Subscribe: grpc.handleUnaryCall<ProxySubscribeRequest, ProxySubscribeResponse>
+  ExposeNodes: grpc.handleUnaryCall<ExposeNodesRequest, ExposeNodesResponse>
 }
 
 export function loadProxyProto(): { ProxyStream: ClientConstructor<ProxyStreamClient> } {

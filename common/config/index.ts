@@ -15,6 +15,7 @@ export type {
   P2PNodeAddress,
   ProxyConfig,
   RedisMode,
+  ProxyEdgeConfig,
 } from './types.js'
 export { ConfigError } from './error.js'
 export { formatHostPort, parseNodeConfig, parseProxyConfig } from './parse.js'

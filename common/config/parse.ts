@@ -117,6 +117,12 @@ export function parseProxyConfig(env: Env): ProxyConfig {
     streamMaxLength: read(env, V.PROXY_STREAM_MAX_LEN),
     streamMaxAgeSeconds: read(env, V.PROXY_STREAM_MAX_AGE),
     clientBufferSize: read(env, V.PROXY_CLIENT_BUFFER),
+    edge: {
+      defaultThreshold: read(env, V.PROXY_EDGE.defaultThreshold),
+      maxMessageSize: read(env, V.PROXY_EDGE.maxMessageSize),
+      clientBufferBytes: read(env, V.PROXY_EDGE.clientBufferBytes),
+      publishTimeoutMs: read(env, V.PROXY_EDGE.publishTimeoutMs),
+    },
   }
   for (const [v, key] of [[V.AUTH0_DOMAIN, 'auth0Domain'], [V.AUTH0_AUDIENCE, 'auth0Audience']] as const) {
     if (config[key] !== undefined) continue

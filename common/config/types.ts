@@ -90,4 +90,14 @@ export interface ProxyConfig {
   streamMaxAgeSeconds: number
   /** Deliveries queued per client connection before it is closed as a slow consumer. */
   clientBufferSize: number
+  edge: ProxyEdgeConfig
+}
+
+/** What the proxy's client-facing servers (HTTP, WebSocket, gRPC) enforce. */
+export interface ProxyEdgeConfig {
+  /** In [0,1]: for subscriptions that name no threshold. */
+  defaultThreshold: number
+  maxMessageSize: number
+  clientBufferBytes: number
+  publishTimeoutMs: number
 }

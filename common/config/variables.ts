@@ -147,6 +147,17 @@ export const PROXY_STREAM_MAX_AGE = envVar('proxy', 'PROXY_STREAM_MAX_AGE', '360
   'Seconds an event stays in its topic stream; replay past them reports a gap')
 export const PROXY_CLIENT_BUFFER = envVar('proxy', 'PROXY_CLIENT_BUFFER', '1024', int(1, 1_000_000),
   'Deliveries queued per client connection before it is closed as a slow consumer (it resumes from its cursor)')
+// ---- proxy edges (HTTP, WebSocket, gRPC clients) ----
+export const PROXY_EDGE = {
+  defaultThreshold: envVar('proxy', 'SUBSCRIBER_THRESHOLD', '0.1', decimal(0, 1),
+    'Threshold of a subscription that names none (gRPC stream subscribe frames, REST without threshold)'),
+  maxMessageSize: envVar('proxy', 'PROXY_MAX_MSG_SIZE', String(MiB), int(1, 64 * MiB, 'bytes, up to 64 MiB'),
+    'Largest message a client may publish, in bytes; larger REST bodies get 413'),
+  clientBufferBytes: envVar('proxy', 'PROXY_CLIENT_BUFFER_BYTES', String(16 * MiB), int(64 * 1024, 1024 * MiB, 'bytes, 64 KiB to 1 GiB'),
+    'Unsent bytes a WebSocket or gRPC client may fall behind before it is disconnected (it resumes from its cursor)'),
+  publishTimeoutMs: envVar('proxy', 'PROXY_PUBLISH_TIMEOUT_MS', '5000', int(100, 120_000, 'milliseconds, 100 to 120000'),
+    'How long one node may take to ack a publish before the proxy tries the next node'),
+}
 
 const protocolList = (p: ProtocolVars) => [p.port, p.maxMessageSize, p.meshMin, p.meshTarget, p.meshMax]
 
@@ -159,4 +170,5 @@ export const ENV_VARS: readonly EnvVarDoc[] = [
   ...protocolList(GOSSIPSUB),
   PROXY_PORT, PROXY_GRPC_PORT, P2P_NODES, ENABLE_AUTH, AUTH0_DOMAIN, AUTH0_AUDIENCE, REDIS_URL, REDIS_PREFIX,
   REDIS_MODE, PROXY_MESSAGE_TTL, PROXY_STREAM_MAX_LEN, PROXY_STREAM_MAX_AGE, PROXY_CLIENT_BUFFER,
+  PROXY_EDGE.defaultThreshold, PROXY_EDGE.maxMessageSize, PROXY_EDGE.clientBufferBytes, PROXY_EDGE.publishTimeoutMs,
 ].map(({ name, group, default: d, accepted, help }) => ({ name, group, default: d, accepted, help }))

@@ -101,6 +101,7 @@ describe('defaults', () => {
       streamMaxLength: 100000,
       streamMaxAgeSeconds: 3600,
       clientBufferSize: 1024,
+      edge: { defaultThreshold: 0.1, maxMessageSize: 1048576, clientBufferBytes: 16777216, publishTimeoutMs: 5000 },
     } satisfies ProxyConfig)
     expect('auth0Domain' in config || 'auth0Audience' in config).toBe(false)
   })
@@ -213,6 +214,10 @@ const CASES: Record<string, Case> = {
   PROXY_STREAM_MAX_LEN: { at: proxy((c) => c.streamMaxLength), good: [['100', 100], ['100000000', 100000000]], bad: ['99', '100000001', 'many'] },
   PROXY_STREAM_MAX_AGE: { at: proxy((c) => c.streamMaxAgeSeconds), good: [['1', 1], ['86400', 86400]], bad: ['0', '2592001', '1h'] },
   PROXY_CLIENT_BUFFER: { at: proxy((c) => c.clientBufferSize), good: [['1', 1], ['1000000', 1000000]], bad: ['0', '1000001', '1e3'] },
+  SUBSCRIBER_THRESHOLD: { at: proxy((c) => c.edge.defaultThreshold), good: [['0', 0], ['0.7', 0.7], ['1', 1]], bad: ['-0.1', '1.5', 'half'] },
+  PROXY_MAX_MSG_SIZE: { at: proxy((c) => c.edge.maxMessageSize), good: [['1', 1], ['4194304', 4194304]], bad: ['0', '67108865', '1MB'] },
+  PROXY_CLIENT_BUFFER_BYTES: { at: proxy((c) => c.edge.clientBufferBytes), good: [['65536', 65536], ['1073741824', 1073741824]], bad: ['65535', '1073741825', 'lots'] },
+  PROXY_PUBLISH_TIMEOUT_MS: { at: proxy((c) => c.edge.publishTimeoutMs), good: [['100', 100], ['120000', 120000]], bad: ['99', '120001', '5s'] },
 }
 
 function parseFor(at: Getter, env: Env): unknown[] {

@@ -85,10 +85,16 @@ describe('the published wire contract', () => {
     const root = load('proxy_stream.proto')
     expect(fields(root, 'proto.ProxyMessage')).toEqual({ client_id: 1, message: 2, topic: 3, message_id: 4, type: 5 })
     expect(root.lookupService('proto.ProxyStream').methods.ClientStream).toMatchObject({ requestStream: true, responseStream: true })
+    expect(fields(root, 'proto.PublishRequest')).toEqual({ client_id: 1, topic: 2, message: 3 })
+    expect(fields(root, 'proto.PublishResponse')).toEqual({ status: 1, topic: 2, client_id: 3, message_id: 4 })
+    expect(fields(root, 'proto.SubscribeRequest')).toEqual({ client_id: 1, topic: 2, threshold: 3, topics: 4 })
+    expect(fields(root, 'proto.SubscribeResponse')).toEqual({ status: 1, topic: 2, client_id: 3 })
+    expect(fields(root, 'proto.ExposeNodesRequest')).toEqual({ client_id: 1, expose_amount: 2 })
+    expect(fields(root, 'proto.ExposeNodesResponse')).toEqual({ nodes: 1, nodesOptP2P: 2 })
   })
 
   it('loads both services through the one gRPC loader', () => {
     expect(Object.keys(loadSidecarProto().CommandStream.service)).toEqual(['ListenCommands', 'Health', 'ListTopics', 'Publish'])
-    expect(Object.keys(loadProxyProto().ProxyStream.service)).toEqual(['ClientStream'])
+    expect(Object.keys(loadProxyProto().ProxyStream.service)).toEqual(['ClientStream', 'Publish', 'Subscribe', 'ExposeNodes'])
   })
 })
