@@ -8,7 +8,9 @@ import { ProxyMetrics } from './metrics.js'
 import { NodePool } from './nodes/node-pool.js'
 import { authFor } from './service/auth.js'
 import { ClientApi } from './service/client-api.js'
-import { createRedisStore } from './store/redis-store.js'
+import { connect, createRedisStore } from './store/redis-store.js'
+import { addTracerRoutes } from './tracer/routes.js'
+import { ClusterTracer } from './tracer/tracer.js'
 import { SubscriptionWatch } from './store/watch.js'
 import { WsServer } from './ws/server.js'
 
@@ -58,10 +60,18 @@ export async function startProxy(config: ProxyConfig, log: Logger, version: Vers
       publishTimeoutMs: config.edge.publishTimeoutMs,
       onDelivery: async (arrival) => {
         metrics.arrivals.inc({ node: arrival.node })
+        tracer.onArrival(arrival)
         await store.recordArrival(arrival)
       },
       onPublished: (node, seconds) => metrics.nodePublish.observe({ node }, seconds),
+      onTrace: (response) => tracer.onTrace(response),
     })
+    const tracerRedis = connect(config.redisUrl, config.redisMode)
+    tracerRedis.on('error', () => {}) // the tracer logs its own failures, once per episode
+    stack.push(() => void tracerRedis.disconnect())
+    const tracer: ClusterTracer = new ClusterTracer({ client: tracerRedis, prefix: config.redisPrefix, log: log.child({ part: 'tracer' }), nodes: () => pool.status() })
+    tracer.start()
+    stack.push(() => tracer.stop())
     pool.start()
     stack.push(() => pool.stop())
 
@@ -100,6 +110,7 @@ export async function startProxy(config: ProxyConfig, log: Logger, version: Vers
       host: config.listenHost,
       port: config.httpPort,
       onUpgrade: ws.handleUpgrade,
+      extend: (router) => addTracerRoutes(router, tracer),
     })
     const httpPort = await http.start()
     stack.push(() => http.stop())
