@@ -11,6 +11,9 @@ import { ClientApi } from './service/client-api.js'
 import { connect, createRedisStore } from './store/redis-store.js'
 import { addTracerRoutes } from './tracer/routes.js'
 import { ClusterTracer } from './tracer/tracer.js'
+import { LiveFeed } from './ui/feed.js'
+import { LiveState } from './ui/live-state.js'
+import { addUiRoutes } from './ui/routes.js'
 import { SubscriptionWatch } from './store/watch.js'
 import { WsServer } from './ws/server.js'
 
@@ -61,10 +64,14 @@ export async function startProxy(config: ProxyConfig, log: Logger, version: Vers
       onDelivery: async (arrival) => {
         metrics.arrivals.inc({ node: arrival.node })
         tracer.onArrival(arrival)
+        live.onArrival(arrival)
         await store.recordArrival(arrival)
       },
       onPublished: (node, seconds) => metrics.nodePublish.observe({ node }, seconds),
-      onTrace: (response) => tracer.onTrace(response),
+      onTrace: (response) => {
+        tracer.onTrace(response)
+        live.onTrace(response)
+      },
     })
     const tracerRedis = connect(config.redisUrl, config.redisMode)
     tracerRedis.on('error', () => {}) // the tracer logs its own failures, once per episode
@@ -72,11 +79,18 @@ export async function startProxy(config: ProxyConfig, log: Logger, version: Vers
     const tracer: ClusterTracer = new ClusterTracer({ client: tracerRedis, prefix: config.redisPrefix, log: log.child({ part: 'tracer' }), nodes: () => pool.status() })
     tracer.start()
     stack.push(() => tracer.stop())
+    const live: LiveState = new LiveState({ nodes: () => pool.status(), store, log: log.child({ part: 'live' }) })
+    live.start()
+    stack.push(() => live.stop())
+    const feed = new LiveFeed(live, (window) => tracer.snapshot(window), log.child({ part: 'live' }))
+    feed.start()
+    stack.push(() => feed.stop())
     pool.start()
     stack.push(() => pool.stop())
 
     const watch = new SubscriptionWatch({ store, logger: log.child({ part: 'watch' }) })
     watch.on('topics', (topics) => pool.setTopics(topics))
+    watch.on('clients', live.onClients)
     await watch.start()
     stack.push(() => watch.stop())
 
@@ -110,7 +124,10 @@ export async function startProxy(config: ProxyConfig, log: Logger, version: Vers
       host: config.listenHost,
       port: config.httpPort,
       onUpgrade: ws.handleUpgrade,
-      extend: (router) => addTracerRoutes(router, tracer),
+      extend: (router) => {
+        addTracerRoutes(router, tracer)
+        addUiRoutes(router, feed)
+      },
     })
     const httpPort = await http.start()
     stack.push(() => http.stop())

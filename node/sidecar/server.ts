@@ -270,6 +270,13 @@ export class SidecarServer {
     }
   }
 
+  private meshTrace(topic: string): SidecarResponse[] {
+    const traces = this.options.traces
+    if (traces === undefined) return []
+    const time = Date.now()
+    return this.options.engine.meshPeers(topic).map((peer) => traceResponse({ kind: 'graft', time, topic, peer }, traces.mode, traces.node))
+  }
+
   private serviceDefinition(): grpc.ServiceDefinition {
     const base = loadSidecarProto().CommandStream.service
     const listen = base.ListenCommands as grpc.MethodDefinition<unknown, SidecarResponse>
@@ -309,6 +316,7 @@ export class SidecarServer {
           maxTopics: this.limits.maxTopicsPerStream,
           traceQueueSize: this.options.traces?.queueSize,
           traceQueueBytes: this.options.traces?.queueBytes,
+          meshTrace: (topic) => this.meshTrace(topic),
           onClosed: (s) => {
             if (!this.sessions.delete(s)) return
             metrics.sidecarStreams.dec()

@@ -37,6 +37,8 @@ export interface StreamSessionDeps {
   traceQueueSize?: number
   /** …and bytes. */
   traceQueueBytes?: number
+  /** The trace responses that describe a topic's current mesh (one GRAFT per mesh peer): a stream that starts tracing gets them first. */
+  meshTrace?(topic: string): SidecarResponse[]
 }
 
 /** Trace events are small and frequent: a stream that cannot keep up loses the oldest, never its messages. */
@@ -263,6 +265,7 @@ export class StreamSession {
         },
       )
     }
+    if (trace && !before) for (const response of this.deps.meshTrace?.(topic) ?? []) this.traceQueue!.push({ response, topic })
   }
 
   private publish(topic: string, data: Buffer, request: SidecarRequest): void {
