@@ -66,6 +66,19 @@ describe.each(MODES)('traces and the p2p snapshot, %s network of 3 nodes', (mode
     expect(new Set(plain.commands)).toEqual(new Set([ResponseType.Message]))
   })
 
+  it('opens a trace with one GRAFT per current mesh peer of the topic', async () => {
+    const topic = `mesh-${mode}`
+    for (const node of nodes) client(node).subscribe(topic, false)
+    await waitFor('topic mesh', meshReady(nodes, topic, 1), 20_000)
+    const receiver = nodes[0]!
+    const mesh = receiver.engine.meshPeers(topic)
+    const late = client(receiver)
+    late.subscribe(topic, true)
+    await waitFor('the mesh as GRAFTs', () => late.traces.filter((t) => t.type === TraceType.GRAFT).length >= mesh.length)
+    const grafted = late.traces.filter((t) => t.type === TraceType.GRAFT && t.topic === topic).map((t) => t.peer)
+    expect(new Set(grafted)).toEqual(new Set(mesh))
+  })
+
   it('serves GET /api/v1/p2p-snapshot with the published field names', async () => {
     const topic = `snapshot-${mode}`
     const streams = nodes.map((node) => client(node))
