@@ -139,6 +139,16 @@ class NodeProcess {
     return this.exitDescription === undefined
   }
 
+  /** Resident set size in bytes (Linux /proc); undefined elsewhere or once exited. */
+  rssBytes(): number | undefined {
+    try {
+      const kib = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${this.child.pid}/status`, 'utf8'))?.[1]
+      return kib === undefined ? undefined : Number(kib) * 1024
+    } catch {
+      return undefined
+    }
+  }
+
   /** The first line the node wrote to stderr, else how it ended. */
   reason(): string {
     const line = this.stderrHead.split('\n').find((text) => text.trim() !== '')
@@ -246,6 +256,11 @@ export class Cluster {
   /** Each node's `optimum_node_bytes_sent_total`, in node order. */
   bytesSent(): Promise<number[]> {
     return Promise.all(this.nodes.map((node) => bytesSent(node.ports.api)))
+  }
+
+  /** Each node process's resident set size in bytes, in node order (undefined where unknown). */
+  rss(): Array<number | undefined> {
+    return this.processes.map((node) => node.rssBytes())
   }
 
   /** The first node process that has exited, as an error to throw. */

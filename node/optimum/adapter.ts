@@ -25,6 +25,9 @@ const MAX_BACKLOG_BYTES = 64 * 1024 * 1024
 /** Peer-exchange dials in flight at once, and connections past which suggestions are ignored. */
 const MAX_PX_DIALS = 4
 const PX_DIAL_TIMEOUT_MS = 5_000
+/** Listen addresses kept per peer for peer exchange (as the wire allows). */
+const MAX_ADDRS = 8
+const MAX_ADDR_LENGTH = 256
 
 export interface AdapterMetrics {
   /** A peer broke the wire rules: 'malformed', 'flooding' or 'unreadable'. */
@@ -71,6 +74,8 @@ export class OptimumAdapter {
   private core?: OptimumCore
   private readonly links = new Map<PeerKey, Link>()
   private readonly inbound = new Map<PeerKey, Inbound>()
+  /** Peers' listen addresses as identify reported them (an inbound connection's remote address is not dialable). */
+  private readonly listenAddrs = new Map<PeerKey, string[]>()
   private readonly frameCap: number
   private heartbeat?: NodeJS.Timeout
   private pxDials = 0
@@ -91,6 +96,7 @@ export class OptimumAdapter {
     })
     this.unsubscribe = handshake.onVerified((peer, connection) => this.link(peer.toString(), connection))
     node.addEventListener('peer:disconnect', this.onDisconnect)
+    node.addEventListener('peer:identify', this.onIdentify)
     for (const peer of node.getPeers()) {
       const connection = node.getConnections(peer).find((c) => c.status === 'open')
       if (connection && handshake.isVerified(peer.toString())) this.link(peer.toString(), connection)
@@ -104,6 +110,7 @@ export class OptimumAdapter {
     clearInterval(this.heartbeat)
     this.unsubscribe?.()
     this.options.node.removeEventListener('peer:disconnect', this.onDisconnect)
+    this.options.node.removeEventListener('peer:identify', this.onIdentify)
     for (const link of [...this.links.values()]) this.unlink(link)
     await this.options.node.unhandle(OPTIMUM_PROTOCOL)
   }
@@ -117,9 +124,11 @@ export class OptimumAdapter {
   }
 
   addressesOf(peer: PeerKey): string[] {
+    const known = this.listenAddrs.get(peer)
+    if (known !== undefined) return known
     const link = this.links.get(peer)
-    if (link === undefined) return []
-    return [link.connection.remoteAddr.toString()]
+    // A connection we dialled goes to an address the peer listens on.
+    return link?.connection.direction === 'outbound' ? [link.connection.remoteAddr.toString()] : []
   }
 
   send(peer: PeerKey, rpc: Rpc): void {
@@ -135,7 +144,7 @@ export class OptimumAdapter {
       this.disconnect(peer, `more than ${MAX_BACKLOG_BYTES} bytes queued towards it`)
       return
     }
-    this.pump(link)
+    void this.pump(link)
   }
 
   disconnect(peer: PeerKey, reason: string): void {
@@ -190,7 +199,7 @@ export class OptimumAdapter {
         }
         link.stream = stream
         stream.addEventListener('close', () => this.linkLost(link), { once: true })
-        this.pump(link)
+        void this.pump(link)
       })
       .catch((err: Error) => this.disconnect(peer, `cannot open the optimum stream: ${err.message}`))
   }
@@ -245,9 +254,19 @@ export class OptimumAdapter {
     this.core?.removePeer(link.peer)
   }
 
+  private readonly onIdentify = (event: CustomEvent<{ peerId: PeerId; listenAddrs: Array<{ toString(): string }> }>): void => {
+    const peer = event.detail.peerId.toString()
+    const addrs = event.detail.listenAddrs
+      .map((addr) => addr.toString())
+      .filter((addr) => addr.length <= MAX_ADDR_LENGTH)
+      .slice(0, MAX_ADDRS)
+    if (addrs.length > 0) this.listenAddrs.set(peer, addrs)
+  }
+
   private readonly onDisconnect = (event: CustomEvent<PeerId>): void => {
     const peer = event.detail.toString()
     this.inbound.delete(peer)
+    this.listenAddrs.delete(peer)
     const link = this.links.get(peer)
     if (link) this.unlink(link)
   }

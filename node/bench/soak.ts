@@ -1,0 +1,86 @@
+import '../../common/polyfill.js'
+import { randomBytes } from 'node:crypto'
+import { mkdir, mkdtemp, rm } from 'node:fs/promises'
+import os from 'node:os'
+import path from 'node:path'
+import { intFlag, parseFlagsOrExit, stringFlag } from '../../common/cli/go-flags.js'
+import type { NodeMode } from '../../common/config/index.js'
+import { Cluster, killAllNodesNow } from './cluster.js'
+import { DeliveryTracker } from './deliveries.js'
+import { measureThroughput } from './phases.js'
+import { PUBLISH_WINDOW, TOPIC } from './scenario.js'
+import { SidecarTap } from './sidecar-tap.js'
+import { round } from './stats.js'
+
+/**
+ * `npm run bench:soak [-- --mode=optimum --nodes=4 --messages=100000 --size=1024]`
+ *
+ * Memory over a long run: publishes `messages` messages through node 2 (as
+ * fast as it acknowledges them, as the throughput phase of bench:node does),
+ * and reads every node's resident set size after the first tenth and at the
+ * end. Message state expires, so the second reading should be within a few
+ * percent of the first. The last line is one JSON object; exit status 1 when
+ * a delivery went missing.
+ */
+const FLAGS = {
+  mode: stringFlag('optimum', 'NODE_MODE to run: optimum or gossipsub'),
+  nodes: intFlag(4, 'node processes'),
+  messages: intFlag(100_000, 'messages in total; RSS is read after a tenth of them and at the end'),
+  size: intFlag(1024, 'message size in bytes'),
+}
+const { values } = parseFlagsOrExit(FLAGS, process.argv.slice(2), 'bench:soak')
+const mode = values.mode as NodeMode
+const WAIT_MS = 120_000
+const began = performance.now()
+const say = (line: string): void => {
+  process.stdout.write(`[soak ${((performance.now() - began) / 1000).toFixed(1).padStart(6)} s] ${line}\n`)
+}
+process.on('exit', killAllNodesNow)
+
+const dir = await mkdtemp(path.join(os.tmpdir(), 'optimum-soak-'))
+await mkdir(path.join(dir, 'run'))
+const cluster = await Cluster.start({ mode, size: values.nodes, dir: path.join(dir, 'run'), env: {} })
+const n = cluster.nodes.length
+const tracker = new DeliveryTracker(n)
+const taps = cluster.nodes.map((node) => new SidecarTap(node.index, node.ports.sidecar, tracker.record))
+const mib = (bytes: number | undefined): number | null => (bytes === undefined ? null : round(bytes / 1024 / 1024, 1))
+let missing = 0
+try {
+  await cluster.waitForPeers(Math.min(6, n - 1), 60_000)
+  for (const tap of taps) tap.subscribe(TOPIC)
+  await cluster.waitForMesh(TOPIC, Math.min(3, n - 1), 30_000)
+  const payload = randomBytes(values.size)
+  const context = { tracker, publisher: taps[1]!, topic: TOPIC }
+  const first = Math.round(values.messages / 10)
+  const run = async (count: number, prefix: string): Promise<void> => {
+    const result = await measureThroughput(context, payload, count, PUBLISH_WINDOW, prefix, WAIT_MS)
+    missing += result.missing
+    say(`${count} messages in ${result.seconds.toFixed(1)} s (${round(result.msgsPerS, 1)} msg/s), missing ${result.missing}`)
+  }
+  await run(first, 'soak-a')
+  const early = cluster.rss()
+  say(`RSS after ${first} messages: ${early.map(mib).join(', ')} MiB`)
+  await run(values.messages - first, 'soak-b')
+  const late = cluster.rss()
+  say(`RSS after ${values.messages} messages: ${late.map(mib).join(', ')} MiB`)
+  const growth = late.map((bytes, i) => (bytes === undefined || early[i] === undefined ? null : round(bytes / early[i]! - 1, 3)))
+  const worst = Math.max(...growth.map((g) => g ?? 0))
+  process.stdout.write(
+    `${JSON.stringify({
+      mode,
+      nodes: n,
+      messages: values.messages,
+      size: values.size,
+      rss_mib_early: early.map(mib),
+      rss_mib_late: late.map(mib),
+      rss_growth: growth,
+      rss_growth_max: worst,
+      missing,
+    })}\n`,
+  )
+} finally {
+  for (const tap of taps) tap.close()
+  await cluster.stop()
+  await rm(dir, { recursive: true, force: true })
+}
+process.exitCode = missing > 0 ? 1 : 0
