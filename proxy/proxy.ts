@@ -8,13 +8,9 @@ import { ProxyMetrics } from './metrics.js'
 import { NodePool } from './nodes/node-pool.js'
 import { authFor } from './service/auth.js'
 import { ClientApi } from './service/client-api.js'
-import { connect, createRedisStore } from './store/redis-store.js'
-import { addTracerRoutes } from './tracer/routes.js'
-import { ClusterTracer } from './tracer/tracer.js'
-import { LiveFeed } from './ui/feed.js'
-import { LiveState } from './ui/live-state.js'
-import { addUiRoutes } from './ui/routes.js'
+import { createRedisStore } from './store/redis-store.js'
 import { SubscriptionWatch } from './store/watch.js'
+import { startObservers } from './ui/observers.js'
 import { WsServer } from './ws/server.js'
 
 export interface RunningProxy {
@@ -63,34 +59,20 @@ export async function startProxy(config: ProxyConfig, log: Logger, version: Vers
       publishTimeoutMs: config.edge.publishTimeoutMs,
       onDelivery: async (arrival) => {
         metrics.arrivals.inc({ node: arrival.node })
-        tracer.onArrival(arrival)
-        live.onArrival(arrival)
+        observers.onArrival(arrival)
         await store.recordArrival(arrival)
       },
       onPublished: (node, seconds) => metrics.nodePublish.observe({ node }, seconds),
-      onTrace: (response) => {
-        tracer.onTrace(response)
-        live.onTrace(response)
-      },
+      onTrace: (response) => observers.onTrace(response),
     })
-    const tracerRedis = connect(config.redisUrl, config.redisMode)
-    tracerRedis.on('error', () => {}) // the tracer logs its own failures, once per episode
-    stack.push(() => void tracerRedis.disconnect())
-    const tracer: ClusterTracer = new ClusterTracer({ client: tracerRedis, prefix: config.redisPrefix, log: log.child({ part: 'tracer' }), nodes: () => pool.status() })
-    tracer.start()
-    stack.push(() => tracer.stop())
-    const live: LiveState = new LiveState({ nodes: () => pool.status(), store, log: log.child({ part: 'live' }) })
-    live.start()
-    stack.push(() => live.stop())
-    const feed = new LiveFeed(live, (window) => tracer.snapshot(window), log.child({ part: 'live' }))
-    feed.start()
-    stack.push(() => feed.stop())
+    const observers = startObservers(config, store, () => pool.status(), log)
+    stack.push(() => observers.stop())
     pool.start()
     stack.push(() => pool.stop())
 
     const watch = new SubscriptionWatch({ store, logger: log.child({ part: 'watch' }) })
     watch.on('topics', (topics) => pool.setTopics(topics))
-    watch.on('clients', live.onClients)
+    watch.on('clients', observers.onClients)
     await watch.start()
     stack.push(() => watch.stop())
 
@@ -124,10 +106,7 @@ export async function startProxy(config: ProxyConfig, log: Logger, version: Vers
       host: config.listenHost,
       port: config.httpPort,
       onUpgrade: ws.handleUpgrade,
-      extend: (router) => {
-        addTracerRoutes(router, tracer)
-        addUiRoutes(router, feed)
-      },
+      extend: observers.routes,
     })
     const httpPort = await http.start()
     stack.push(() => http.stop())
