@@ -60,7 +60,12 @@ describe.each(MODES)('tracer endpoint over two replicas and 4 %s nodes', (mode) 
     expect(s.p95).toBeGreaterThanOrEqual(s.p75)
     expect(s.average_delay_seconds).toBeGreaterThanOrEqual(0)
     expect(Number.isNaN(Date.parse(s.last_updated))).toBe(false)
+    // mump2p-cli unmarshals these into Go int / int64 / uint64 and time.Time: whole numbers and RFC 3339 times.
+    for (const field of ['active_nodes', 'unhealthy_nodes', 'published_messages', 'delivered_messages', 'duplicate_messages',
+      'total_bytes_moved', 'ideal_byte_complexity', 'window_seconds'] as const) expect(Number.isInteger(s[field]), field).toBe(true)
     const message = s.messages[id]!
+    expect(Number.isInteger(message.duplicates) && Number.isInteger(message.bytes_moved)).toBe(true)
+    expect(message.published).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/)
     expect(message.topic).toBe(topic)
     expect(Date.parse(message.delivered)).toBeGreaterThanOrEqual(Date.parse(message.published))
     expect(message.delay_sec).toBeGreaterThanOrEqual(0)
