@@ -72,8 +72,12 @@ describe.skipIf(CHROMIUM === undefined)('the live view in headless Chromium, 4 o
     expect(shown.graphEdges).toBeGreaterThanOrEqual(3)
     expect(shown.roles.sort()).toEqual(['decoded', 'decoded', 'decoded', 'published'])
     expect(shown.message).toContain('1,048,576 B')
-    // Let the charts take one more tracer sample, then keep the picture.
-    await page.waitForFunction(() => document.querySelector('#algorithm')?.textContent === 'optimum', { timeout: 10_000 })
+    // The charts plot the cluster's tracer figures: the three deliveries and the amplification show up within a sample or two.
+    await page.waitForFunction(() => {
+      const { series } = (window as unknown as { liveView: { series: { delivered: number[]; bloat: number[] } } }).liveView
+      return series.delivered.at(-1) === 3 && (series.bloat.at(-1) ?? 0) > 0
+    }, { timeout: 15_000 })
+    expect(await page.$eval('#algorithm', (el) => el.textContent)).toBe('optimum')
     const path = join(shots, 'live-view.png')
     await page.screenshot({ path, fullPage: true })
     console.log(`live-view screenshot: ${path}\n${shown.timeline}`)

@@ -188,4 +188,4 @@ const feed = new EventSource('/ui/events')
 feed.onopen = () => { $('#feed').textContent = 'live' }
 feed.onerror = () => { $('#feed').textContent = 'reconnecting…' }
 feed.onmessage = (event) => render(JSON.parse(event.data))
-window.liveView = { cy, state }
+window.liveView = { cy, state, series }
