@@ -10,10 +10,6 @@ export class BoundedMap<K, V> {
     if (!(max > 0)) throw new RangeError('BoundedMap needs a positive size')
   }
 
-  get size(): number {
-    return this.entries.size
-  }
-
   get(key: K): V | undefined {
     return this.entries.get(key)
   }
@@ -27,10 +23,6 @@ export class BoundedMap<K, V> {
 
   delete(key: K): boolean {
     return this.entries.delete(key)
-  }
-
-  values(): IterableIterator<V> {
-    return this.entries.values()
   }
 
   entriesInOrder(): IterableIterator<[K, V]> {
