@@ -47,6 +47,7 @@ export class NodeMetrics {
   readonly delivered: Counter<'topic'>
   readonly sidecarStreams: Gauge
   readonly queueDrops: Counter<'topic'>
+  readonly traceDrops: Counter<'topic'>
 
   /** The `topic` label for `topic`: itself, or `other` past the cap. */
   topicLabel(topic: string): string {
@@ -79,6 +80,12 @@ export class NodeMetrics {
     this.queueDrops = new Counter({
       name: 'optimum_node_sidecar_queue_drops_total',
       help: 'Messages dropped because a sidecar stream queue was full (the oldest queued message goes)',
+      labelNames: ['topic'],
+      registers,
+    })
+    this.traceDrops = new Counter({
+      name: 'optimum_node_sidecar_trace_drops_total',
+      help: 'Trace events dropped because a tracing sidecar stream did not keep up (the oldest queued event goes)',
       labelNames: ['topic'],
       registers,
     })

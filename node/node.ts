@@ -21,6 +21,9 @@ import type { PubSubEngine } from './pubsub/engine.js'
 import { GossipsubEngine, gossipsubService } from './pubsub/gossipsub-engine.js'
 import { SidecarServer } from './sidecar/server.js'
 import { SystemStats } from './system-stats.js'
+import { traceGossipsub } from './trace/gossipsub-source.js'
+import { SnapshotTracker } from './trace/snapshot.js'
+import { TraceTap } from './trace/tap.js'
 
 /** Multicodec of /p2p/<peer id>. */
 const P2P_PROTOCOL_CODE = 0x01a5
@@ -71,6 +74,9 @@ export async function startNode(config: NodeConfig, log: Logger, version: Versio
     stack.push(() => handshake?.stop())
 
     let engine: PubSubEngine | undefined
+    const traces = new TraceTap(nodeLog.child({ part: 'trace' }))
+    const snapshot = new SnapshotTracker()
+    traces.onTrace(snapshot.record)
     const metrics = new NodeMetrics(
       {
         peerCount: () => libp2p.getPeers().length,
@@ -90,6 +96,7 @@ export async function startNode(config: NodeConfig, log: Logger, version: Versio
         registry: metrics.registry,
         log: nodeLog,
         createCore: createOptimumCore,
+        traces: traces.fromCore,
       })
       stack.push(() => optimum.stop())
       engine = optimum.engine
@@ -99,7 +106,9 @@ export async function startNode(config: NodeConfig, log: Logger, version: Versio
         maxMessageSize: protocol.maxMessageSize,
         log: nodeLog.child({ part: 'gossipsub' }),
         selfId: libp2p.peerId,
+        trace: (event) => traces.emit(event),
       })
+      stack.push(traceGossipsub(libp2p.services.pubsub as GossipSub, libp2p, traces))
     }
     await libp2p.start()
 
@@ -137,6 +146,7 @@ export async function startNode(config: NodeConfig, log: Logger, version: Versio
       health: () => stats.sample(),
       identity: { p2pAddress: () => libp2p.getMultiaddrs()[0]?.toString() ?? '', ...config.location },
       limits: config.limits,
+      traces: { tap: traces, mode: config.mode, node: peerId },
     })
     const sidecarPort = await sidecar.start()
     stack.push(() => sidecar.stop())
@@ -150,6 +160,7 @@ export async function startNode(config: NodeConfig, log: Logger, version: Versio
       host: config.listenHost,
       port: config.apiPort,
       config,
+      snapshot: () => snapshot.snapshot(view.peers(), (peer) => view.topics().filter((topic) => view.meshPeers(topic).includes(peer))),
     })
     const apiPort = await api.start()
     stack.push(() => api.stop())

@@ -10,6 +10,7 @@ import { authFor } from './service/auth.js'
 import { ClientApi } from './service/client-api.js'
 import { createRedisStore } from './store/redis-store.js'
 import { SubscriptionWatch } from './store/watch.js'
+import { startObservers } from './ui/observers.js'
 import { WsServer } from './ws/server.js'
 
 export interface RunningProxy {
@@ -58,15 +59,20 @@ export async function startProxy(config: ProxyConfig, log: Logger, version: Vers
       publishTimeoutMs: config.edge.publishTimeoutMs,
       onDelivery: async (arrival) => {
         metrics.arrivals.inc({ node: arrival.node })
+        observers.onArrival(arrival)
         await store.recordArrival(arrival)
       },
       onPublished: (node, seconds) => metrics.nodePublish.observe({ node }, seconds),
+      onTrace: (response) => observers.onTrace(response),
     })
+    const observers = startObservers(config, store, () => pool.status(), log)
+    stack.push(() => observers.stop())
     pool.start()
     stack.push(() => pool.stop())
 
     const watch = new SubscriptionWatch({ store, logger: log.child({ part: 'watch' }) })
     watch.on('topics', (topics) => pool.setTopics(topics))
+    watch.on('clients', observers.onClients)
     await watch.start()
     stack.push(() => watch.stop())
 
@@ -100,6 +106,7 @@ export async function startProxy(config: ProxyConfig, log: Logger, version: Vers
       host: config.listenHost,
       port: config.httpPort,
       onUpgrade: ws.handleUpgrade,
+      extend: observers.routes,
     })
     const httpPort = await http.start()
     stack.push(() => http.stop())

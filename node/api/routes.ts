@@ -5,6 +5,7 @@ import type { VersionInfo } from '../../common/version.js'
 import type { NodeMetrics } from '../metrics.js'
 import type { NodeView } from '../node-view.js'
 import type { UsageSampler } from '../system-stats.js'
+import type { P2pSnapshot } from '../trace/snapshot.js'
 import { percent } from './format.js'
 
 export interface ApiRouteDeps {
@@ -14,13 +15,15 @@ export interface ApiRouteDeps {
   stats: UsageSampler
   /** The node's effective configuration, served by /api/v1/config (it holds no secrets). */
   config?: NodeConfig
+  /** Served by /api/v1/p2p-snapshot. */
+  snapshot?: () => P2pSnapshot
 }
 
 /**
  * The node's read-only HTTP API. Key names and order follow the published Go
  * node, whose clients parse these bodies.
  */
-export function createApiRouter({ view, metrics, version, stats, config }: ApiRouteDeps): Router {
+export function createApiRouter({ view, metrics, version, stats, config, snapshot }: ApiRouteDeps): Router {
   // Every method Node knows counts as "implemented", so a wrong one on a known path is 405, not 501.
   const router = new Router({ methods: [...METHODS] as string[] }) as Router
 
@@ -60,6 +63,12 @@ export function createApiRouter({ view, metrics, version, stats, config }: ApiRo
   router.get('/api/v1/config', (ctx) => {
     if (config === undefined) return
     ctx.body = config
+  })
+
+  // Messages seen and decoded, shard buffers, per-peer shard figures: see node/api/README.md.
+  router.get('/api/v1/p2p-snapshot', (ctx) => {
+    if (snapshot === undefined) return
+    ctx.body = snapshot()
   })
 
   router.get('/metrics', async (ctx) => {

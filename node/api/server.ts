@@ -9,6 +9,7 @@ import type { NodeMetrics } from '../metrics.js'
 import { ListenError } from '../startup-failure.js'
 import type { NodeView } from '../node-view.js'
 import type { UsageSampler } from '../system-stats.js'
+import type { P2pSnapshot } from '../trace/snapshot.js'
 import { createApiRouter } from './routes.js'
 
 export interface ApiServerOptions {
@@ -23,6 +24,8 @@ export interface ApiServerOptions {
   port: number
   /** Served by /api/v1/config. */
   config?: NodeConfig
+  /** Served by /api/v1/p2p-snapshot. */
+  snapshot?: () => P2pSnapshot
   /** How long stop() lets in-flight requests finish before cutting their connections. Default 2000 ms. */
   stopGraceMs?: number
 }

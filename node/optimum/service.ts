@@ -8,7 +8,7 @@ import { OptimumAdapter } from './adapter.js'
 import { OptimumEngine } from './engine.js'
 import { OptimumMetrics } from './metrics.js'
 import { libp2pSigning } from './signing.js'
-import type { CoreEnv, CoreOptions, CoreOutputs, OptimumCore } from './types.js'
+import type { CoreEnv, CoreOptions, CoreOutputs, OptimumCore, TraceEvent } from './types.js'
 
 /** How the core is made; the node passes createOptimumCore, tests may pass a stand-in. */
 export type CoreFactory = (options: CoreOptions, env: CoreEnv, outputs: CoreOutputs) => OptimumCore
@@ -25,6 +25,8 @@ export interface OptimumServiceOptions {
   registry: Registry
   log: Logger
   createCore: CoreFactory
+  /** Where the core's trace events go besides the metrics (the node's TraceTap). */
+  traces?: (event: TraceEvent) => void
 }
 
 export interface OptimumService {
@@ -69,7 +71,10 @@ export async function startOptimum(options: OptimumServiceOptions): Promise<Opti
     deliver: (message) => engine?.deliver(message),
     disconnect: (peer, reason) => adapter.disconnect(peer, reason),
     dial: (peer) => adapter.dial(peer),
-    trace: (event) => metrics.trace(event),
+    trace: (event) => {
+      metrics.trace(event)
+      options.traces?.(event)
+    },
   }
   const core = options.createCore(
     {

@@ -9,6 +9,7 @@ import type { DeliveredMessage, MessageListener, PubSubEngine, PublishResult } f
 import { decodeEnvelope, encodeEnvelope, newMessageId } from './envelope.js'
 import { bodyDigest, SeenMessages } from './seen-messages.js'
 import { assertMessageId, assertMessageSize, assertTopic } from './validation.js'
+import type { NodeTrace } from '../trace/types.js'
 
 /** The idempotency window (node/sidecar/README.md): how long an id is remembered… */
 export const SEEN_TTL_MS = 120_000
@@ -69,6 +70,8 @@ export interface GossipsubEngineOptions {
   pubsub: GossipSub
   maxMessageSize: number
   log: Logger
+  /** Events only the engine sees (its publishes, joins, leaves, rejections); gossipsub's own are in trace/gossipsub-source.ts. */
+  trace?: (event: Omit<NodeTrace, 'time'>) => void
 }
 
 /**
@@ -96,12 +99,14 @@ export class GossipsubEngine implements PubSubEngine {
   private readonly selfId: string
   /** Mirrors gossipsub's own topic list, which it rebuilds as an array on every read. */
   private readonly subscribed = new Set<string>()
+  private readonly trace: (event: Omit<NodeTrace, 'time'>) => void
 
   constructor(options: GossipsubEngineOptions & { selfId: PeerId }) {
     this.pubsub = options.pubsub
     this.maxMessageSize = options.maxMessageSize
     this.log = options.log
     this.selfId = options.selfId.toString()
+    this.trace = options.trace ?? (() => {})
     this.pubsub.addEventListener('message', (event) => this.receive(event.detail))
   }
 
@@ -110,6 +115,7 @@ export class GossipsubEngine implements PubSubEngine {
     this.pubsub.topicValidators.set(topic, this.validate)
     this.pubsub.subscribe(topic)
     this.subscribed.add(topic)
+    this.trace({ kind: 'join', topic })
     this.log.info({ topic }, 'subscribed to topic')
   }
 
@@ -117,6 +123,7 @@ export class GossipsubEngine implements PubSubEngine {
     this.pubsub.unsubscribe(topic)
     this.subscribed.delete(topic)
     this.pubsub.topicValidators.delete(topic)
+    this.trace({ kind: 'leave', topic })
     this.log.info({ topic }, 'unsubscribed from topic')
   }
 
@@ -161,6 +168,7 @@ export class GossipsubEngine implements PubSubEngine {
     } finally {
       this.publishing.delete(messageId)
     }
+    this.trace({ kind: 'publish', topic, messageId })
     if (this.subscribed.has(topic)) {
       this.emit({ id: messageId, topic, data, source: this.selfId })
     }
@@ -173,13 +181,17 @@ export class GossipsubEngine implements PubSubEngine {
   }
 
   /** Runs on every message before gossipsub forwards it: a peer that sends a bad one is penalised. */
-  private readonly validate = (_peer: PeerId, message: Message): TopicValidatorResult => {
+  private readonly validate = (peer: PeerId, message: Message): TopicValidatorResult => {
+    let envelope
     try {
-      const { payload } = decodeEnvelope(message.data)
-      return payload.length <= this.maxMessageSize ? TopicValidatorResult.Accept : TopicValidatorResult.Reject
+      envelope = decodeEnvelope(message.data)
     } catch {
+      this.trace({ kind: 'reject', topic: message.topic, peer: peer.toString(), reason: 'bad_envelope' })
       return TopicValidatorResult.Reject
     }
+    if (envelope.payload.length <= this.maxMessageSize) return TopicValidatorResult.Accept
+    this.trace({ kind: 'reject', topic: message.topic, messageId: envelope.id, peer: peer.toString(), reason: 'too_large' })
+    return TopicValidatorResult.Reject
   }
 
   private receive(message: Message): void {

@@ -26,9 +26,14 @@ const shared = new WeakSet<object>()
  * work happens once, and so does the protobuf encoding (`shareSerialization`).
  */
 export function deliveredResponse(message: DeliveredMessage): SidecarResponse {
-  const response: SidecarResponse = Object.freeze({ command: ResponseType.Message, data: encodeDeliveredJson(message) })
-  shared.add(response)
-  return response
+  return markShared({ command: ResponseType.Message, data: encodeDeliveredJson(message) })
+}
+
+/** Freezes a response that goes to many streams and marks it for one serialization (`shareSerialization`). */
+export function markShared(response: SidecarResponse): SidecarResponse {
+  const frozen = Object.freeze(response)
+  shared.add(frozen)
+  return frozen
 }
 
 /**

@@ -10,6 +10,10 @@ import type { DeliveredMessage, PubSubEngine } from '../pubsub/engine.js'
 import { parsePublishRequest } from './commands.js'
 import { deliveredResponse, shareSerialization } from './delivery-json.js'
 import { StreamSession, type ListenCall, type StreamStats } from './stream-session.js'
+import type { NodeMode } from '../../common/config/index.js'
+import type { TraceTap } from '../trace/tap.js'
+import { traceResponse } from '../trace/response.js'
+import type { NodeTrace } from '../trace/types.js'
 import { TopicRefs } from './topic-refs.js'
 
 /** Machine usage in percent (0..100), as `Health` reports it. */
@@ -49,6 +53,19 @@ export interface SidecarServerOptions {
    * queueBytes like queued responses.
    */
   writeBatch?: number
+  /** The node's protocol events, streamed to the streams that ask (Request.trace); none when absent. */
+  traces?: SidecarTraces
+}
+
+export interface SidecarTraces {
+  tap: Pick<TraceTap, 'onTrace'>
+  mode: NodeMode
+  /** This node's peer id, the `peerID` of every event. */
+  node: string
+  /** Per tracing stream: events queued at most (default TRACE_QUEUE_SIZE)… */
+  queueSize?: number
+  /** …and bytes (default TRACE_QUEUE_BYTES). */
+  queueBytes?: number
 }
 
 export interface SidecarIdentity {
@@ -160,7 +177,13 @@ export class SidecarServer {
       log.warn('grpc-js internals changed: the sidecar keeps the default 64 KiB HTTP/2 receive windows')
     }
     this.server = server
-    this.stopListening = this.options.engine.onMessage((message) => this.fanOut(message))
+    const stopMessages = this.options.engine.onMessage((message) => this.fanOut(message))
+    const traces = this.options.traces
+    const stopTraces = traces?.tap.onTrace((event) => this.fanOutTrace(event, traces))
+    this.stopListening = () => {
+      stopMessages()
+      stopTraces?.()
+    }
     log.info({ host: this.options.host, port: this.boundPort }, 'sidecar gRPC server listening')
     return this.boundPort
   }
@@ -235,6 +258,25 @@ export class SidecarServer {
     for (const session of holders) session.deliver(response, message.topic)
   }
 
+  /** Encodes the event once, and only when a stream wants it: most nodes trace for nobody. */
+  private fanOutTrace(event: NodeTrace, traces: SidecarTraces): void {
+    const candidates = event.topic === undefined ? this.sessions : this.refs.holdersOf(event.topic)
+    if (candidates === undefined || candidates.size === 0) return
+    let response: SidecarResponse | undefined
+    for (const session of candidates) {
+      if (!session.tracing(event.topic)) continue
+      response ??= traceResponse(event, traces.mode, traces.node)
+      session.trace(response, event.topic)
+    }
+  }
+
+  private meshTrace(topic: string): SidecarResponse[] {
+    const traces = this.options.traces
+    if (traces === undefined) return []
+    const time = Date.now()
+    return this.options.engine.meshPeers(topic).map((peer) => traceResponse({ kind: 'graft', time, topic, peer }, traces.mode, traces.node))
+  }
+
   private serviceDefinition(): grpc.ServiceDefinition {
     const base = loadSidecarProto().CommandStream.service
     const listen = base.ListenCommands as grpc.MethodDefinition<unknown, SidecarResponse>
@@ -272,6 +314,9 @@ export class SidecarServer {
           maxInflightBytes: this.options.maxInflightBytes ?? 64 * 1024 * 1024,
           writeBatch: this.options.writeBatch ?? 1024,
           maxTopics: this.limits.maxTopicsPerStream,
+          traceQueueSize: this.options.traces?.queueSize,
+          traceQueueBytes: this.options.traces?.queueBytes,
+          meshTrace: (topic) => this.meshTrace(topic),
           onClosed: (s) => {
             if (!this.sessions.delete(s)) return
             metrics.sidecarStreams.dec()

@@ -33,7 +33,17 @@ export interface StreamSessionDeps {
   maxTopics: number
   /** Called once when the session is over (call ended, cancelled or failed). */
   onClosed(session: StreamSession): void
+  /** Bound of the stream's trace queue (only streams that asked for traces have one): events… */
+  traceQueueSize?: number
+  /** …and bytes. */
+  traceQueueBytes?: number
+  /** The trace responses that describe a topic's current mesh (one GRAFT per mesh peer): a stream that starts tracing gets them first. */
+  meshTrace?(topic: string): SidecarResponse[]
 }
+
+/** Trace events are small and frequent: a stream that cannot keep up loses the oldest, never its messages. */
+export const TRACE_QUEUE_SIZE = 4096
+export const TRACE_QUEUE_BYTES = 4 * 1024 * 1024
 
 interface Queued {
   response: SidecarResponse
@@ -55,6 +65,10 @@ export interface StreamStats {
   heldBytes: number
   dropped: number
   inflightPublishes: number
+  /** Topics whose trace events the stream asked for (Request.trace on the subscribe). */
+  tracedTopics: string[]
+  /** Trace events dropped because the stream did not read them fast enough. */
+  traceDropped: number
 }
 
 let nextId = 1
@@ -87,6 +101,9 @@ export class StreamSession {
   readonly peer: string
   private readonly topicTrace = new Map<string, boolean>()
   private readonly queue: OutboundQueue<Queued>
+  /** Trace responses, apart from the messages so that a flood of events never pushes a message out. */
+  private traceQueue: OutboundQueue<Queued> | undefined
+  private tracedTopics = 0
   private readonly inflight = new Set<Promise<void>>()
   private inflightBytes = 0
   /** Why reading from the client is paused: too many unfinished publishes, or this turn's share used up. */
@@ -149,6 +166,18 @@ export class StreamSession {
     this.queue.push({ response, topic })
   }
 
+  /** Whether the stream asked for the events of `topic`; for events of no topic (peers), whether it traces any. */
+  tracing(topic: string | undefined): boolean {
+    if (this.state === 'closed' || this.traceQueue === undefined) return false
+    return topic === undefined ? this.tracedTopics > 0 : this.topicTrace.get(topic) === true
+  }
+
+  /** Queues a trace response (see `tracing`); ignored when the stream did not ask for it. */
+  trace(response: SidecarResponse, topic: string | undefined): void {
+    if (!this.tracing(topic)) return
+    this.traceQueue!.push({ response, topic: topic ?? '' })
+  }
+
   get isOpen(): boolean {
     return this.state !== 'closed'
   }
@@ -164,6 +193,8 @@ export class StreamSession {
       heldBytes: this.queue.heldBytes,
       dropped: this.queue.dropped,
       inflightPublishes: this.inflight.size,
+      tracedTopics: [...this.topicTrace].filter(([, traced]) => traced).map(([topic]) => topic),
+      traceDropped: this.traceQueue?.dropped ?? 0,
     }
   }
 
@@ -173,6 +204,7 @@ export class StreamSession {
     this.releaseTopics()
     this.state = 'closed'
     this.queue.close()
+    this.traceQueue?.close()
     this.deps.onClosed(this)
     try {
       this.call.emit('error', { ...status, metadata: new grpc.Metadata() })
@@ -202,18 +234,38 @@ export class StreamSession {
               `a stream may hold at most ${this.deps.maxTopics} topics (SIDECAR_MAX_TOPICS_PER_STREAM); unsubscribe from one first`)
           }
           this.deps.refs.add(command.topic, this)
-          // Trace responses (types 2, 3) are opt-in per topic; the engine exposes no trace source yet, so none are sent.
-          this.topicTrace.set(command.topic, command.trace)
+          this.setTrace(command.topic, command.trace)
           this.log.debug({ topic: command.topic }, 'sidecar stream subscribed')
         } catch (err) {
           this.reject(err, request)
         }
         return
       case 'unsubscribe':
-        this.topicTrace.delete(command.topic)
         this.releaseTopic(command.topic)
         return
     }
+  }
+
+  /** Trace responses (types 2, 3) are opt-in per topic: the last subscribe of a topic says whether. */
+  private setTrace(topic: string, trace: boolean): void {
+    const before = this.topicTrace.get(topic) === true
+    this.topicTrace.set(topic, trace)
+    if (before !== trace) this.tracedTopics += trace ? 1 : -1
+    if (trace && this.traceQueue === undefined) {
+      const { metrics } = this.deps
+      this.traceQueue = new OutboundQueue<Queued>(
+        { write: (item, written) => this.call.write(item.response, () => written()) },
+        {
+          capacity: this.deps.traceQueueSize ?? TRACE_QUEUE_SIZE,
+          maxBytes: this.deps.traceQueueBytes ?? TRACE_QUEUE_BYTES,
+          sizeOf: (item) => item.response.data.length,
+          onDrop: (item) => metrics.traceDrops.inc({ topic: metrics.topicLabel(item.topic) }),
+          log: this.deps.log,
+          logContext: { stream: this.id, peer: this.peer, queue: 'trace' },
+        },
+      )
+    }
+    if (trace && !before) for (const response of this.deps.meshTrace?.(topic) ?? []) this.traceQueue!.push({ response, topic })
   }
 
   private publish(topic: string, data: Buffer, request: SidecarRequest): void {
@@ -365,6 +417,7 @@ export class StreamSession {
     if (this.state !== 'half-closed') return
     this.state = 'closed'
     this.queue.close()
+    this.traceQueue?.close()
     this.deps.onClosed(this)
     this.log.debug('sidecar stream half-closed by the client: ending it')
     try {
@@ -379,6 +432,7 @@ export class StreamSession {
     this.state = 'closed'
     this.releaseTopics()
     this.queue.close()
+    this.traceQueue?.close()
     this.deps.onClosed(this)
     this.log.debug({ reason }, 'sidecar stream closed')
   }
@@ -389,6 +443,7 @@ export class StreamSession {
   }
 
   private releaseTopic(topic: string): void {
+    if (this.topicTrace.get(topic) === true) this.tracedTopics--
     this.topicTrace.delete(topic)
     try {
       this.deps.refs.remove(topic, this)

@@ -20,6 +20,8 @@ export interface RouteDeps {
   connections(): { websocket: number; grpc: number }
   version: VersionInfo
   metrics: ProxyMetrics
+  /** More routes (the tracer, the live view), added after the ones above. */
+  extend?(router: Router): void
 }
 
 /** Room for a maximum-size message written as a JSON string (escapes), and the other fields. */
@@ -36,6 +38,7 @@ export function createProxyRouter(deps: RouteDeps): Router {
     ctx.type = deps.metrics.registry.contentType
     ctx.body = await deps.metrics.registry.metrics()
   })
+  deps.extend?.(router)
   return router
 }
 

@@ -17,6 +17,8 @@ export interface NodeLinkOptions {
   /** Called for every delivery on a wanted topic, in stream order; the link pauses the stream while too many are pending. */
   onDelivery(delivery: Arrival): Promise<void>
   onStateChange?(link: NodeLink): void
+  /** When set, subscribes ask for the node's trace events (Request.trace) and each trace response goes here. */
+  onTrace?(response: SidecarResponse): void
 }
 
 /** Deliveries being recorded before the link stops reading from the node (the node's own queue holds the rest). */
@@ -136,14 +138,16 @@ export class NodeLink {
     }
     for (const topic of this.wanted) {
       if (this.subscribed.has(topic)) continue
-      call.write({ command: Command.Subscribe, topic })
+      call.write({ command: Command.Subscribe, topic, trace: this.options.onTrace !== undefined })
       this.subscribed.add(topic)
     }
   }
 
   private onResponse(response: SidecarResponse): void {
     if (response.command !== ResponseType.Message) {
-      if (response.command === ResponseType.Unknown) {
+      if (response.command === ResponseType.MessageTraceMumP2P || response.command === ResponseType.MessageTraceGossipSub) {
+        this.options.onTrace?.(response)
+      } else if (response.command === ResponseType.Unknown) {
         this.log.warn({ response: Buffer.from(response.data).toString('utf8').slice(0, 500) }, 'node refused a command')
       }
       return

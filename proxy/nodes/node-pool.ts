@@ -1,6 +1,7 @@
 import { formatHostPort, type P2PNodeAddress } from '../../common/config/index.js'
 import { isOptimumError, OptimumError } from '../../common/errors.js'
 import type { Logger } from '../../common/logger.js'
+import type { SidecarResponse } from '../../common/proto.js'
 import { DEFAULT_BACKOFF, type BackoffPolicy } from '../../common/backoff.js'
 import type { Arrival } from '../store/store.js'
 import { NodeLink, type LinkState } from './node-link.js'
@@ -13,6 +14,8 @@ export interface NodePoolOptions {
   /** Called with how long each successful node publish took. */
   onPublished?(node: string, seconds: number): void
   backoff?: BackoffPolicy
+  /** Trace responses of every node (see NodeLinkOptions.onTrace). */
+  onTrace?(response: SidecarResponse): void
 }
 
 export interface PublishResult {
@@ -45,6 +48,7 @@ export class NodePool {
           log: options.log,
           backoff: options.backoff ?? DEFAULT_BACKOFF,
           onDelivery: options.onDelivery,
+          onTrace: options.onTrace,
         }),
     )
   }

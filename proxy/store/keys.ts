@@ -11,7 +11,7 @@
  */
 
 /** `{`, `}` end hash tags, `:` separates key parts, `%` escapes: none may appear raw in a name. */
-function escape(name: string): string {
+export function escape(name: string): string {
   return name.replace(/[%{}:]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0')}`)
 }
 

@@ -64,7 +64,7 @@ export function compareCursors(a: Cursor, b: Cursor): number {
   return as < bs ? -1 : 1
 }
 
-function connect(url: string, mode: RedisStoreOptions['mode']): RedisClient {
+export function connect(url: string, mode: RedisStoreOptions['mode']): RedisClient {
   // Fail a command after a couple of reconnection attempts instead of queueing
   // it for ever; reconnecting itself never stops (capped backoff).
   const options: RedisOptions = {
