@@ -8,6 +8,8 @@ if [ "$(id -u)" -ne 0 ]; then
   exit 0
 fi
 export DEBIAN_FRONTEND=noninteractive
-apt-get update -qq
-apt-get install -y -qq chromium >/dev/null
-command -v chromium
+if apt-get update -qq && apt-get install -y -qq chromium >/dev/null; then
+  command -v chromium
+else
+  echo "install-chromium: apt-get could not install chromium; the live-view browser test will skip" >&2
+fi
