@@ -7,6 +7,7 @@ import { LimitExceededError } from '../auth/errors.js'
 import { JwtClientAuth, type AuthorizedRequest } from '../auth/jwt-auth.js'
 import { JwtVerifier } from '../auth/jwt-verifier.js'
 import { PublishLimiter } from '../auth/publish-limiter.js'
+import { verifierOptions } from '../auth/provider.js'
 import { HTTP_STATUS_BY_CODE } from '../http/status.js'
 import { dropPrefix, TEST_REDIS_URL } from './support/cluster.js'
 import { JwksServer, signingKey, signToken, type SigningKey, type TokenOptions } from './support/jwks.js'
@@ -189,5 +190,14 @@ describe('limits across replicas sharing Redis', () => {
     const jwt = await token({ client_id: 'alice' })
     expect(await answer(auth, { clientId: 'alice', authorization: bearer(jwt), publishBytes: 1 })).toMatchObject({ status: 503, error: expect.stringMatching(/publish limits/) })
     down.disconnect()
+  })
+})
+
+describe('provider settings', () => {
+  it("follows Auth0's conventions unless AUTH_JWKS_URL / AUTH_ISSUER override them", () => {
+    expect(verifierOptions({ auth0Domain: 'tenant.us.auth0.com', auth0Audience: 'api' })).toEqual({
+      jwksUrl: 'https://tenant.us.auth0.com/.well-known/jwks.json', issuer: 'https://tenant.us.auth0.com/', audience: 'api',
+    })
+    expect(verifierOptions({ auth0Audience: 'api', authJwksUrl: 'http://127.0.0.1:1/k', authIssuer: 'me' })).toEqual({ jwksUrl: 'http://127.0.0.1:1/k', issuer: 'me', audience: 'api' })
   })
 })
