@@ -76,8 +76,9 @@ export class DeliveryHub implements AttachmentHost {
   }
 
   /**
-   * Attach a connection of `clientId`. Resolves once replay has been started
-   * (deliveries follow through `sink`). Rejects with OptimumError
+   * Attach a connection of `clientId`. Resolves once replay has been started;
+   * deliveries follow through `sink`, never before this resolves (so the sink
+   * can call `attachment.sent`). Rejects with OptimumError
    * `invalid_argument` for a malformed `since`, `unavailable` when Redis is down.
    *
    * One client_id connected twice (on this replica or another): both
@@ -90,16 +91,17 @@ export class DeliveryHub implements AttachmentHost {
     if (options.since !== undefined && !isCursor(options.since)) {
       throw new OptimumError('invalid_argument', `since must be a cursor such as 1733090000000-0, not ${JSON.stringify(options.since.slice(0, 64))}`)
     }
-    const attachment = new HubAttachment(clientId, sink, this, this.logger)
     const topics = await this.store.clientTopics(clientId)
-    const stored = options.since === undefined ? await this.store.cursors(clientId, [...topics.keys()]) : undefined
+    const stored = options.since === undefined ? await this.store.cursors(clientId, [...topics.keys()]) : new Map<string, Cursor>()
+    const starts = await Promise.all([...topics].map(async ([topic, threshold]) =>
+      ({ topic, threshold, cursor: options.since ?? stored.get(topic) ?? (await this.store.lastCursor(topic)) })))
+    if (this.closed) throw new OptimumError('unavailable', 'this proxy is shutting down')
+    // From here on synchronous: nothing reaches the sink before the caller holds the attachment.
+    const attachment = new HubAttachment(clientId, sink, this, this.logger)
     const clients = this.byClient.get(clientId) ?? new Set()
     clients.add(attachment)
     this.byClient.set(clientId, clients)
-    for (const [topic, threshold] of topics) {
-      const cursor = options.since ?? stored?.get(topic) ?? (await this.store.lastCursor(topic))
-      this.startTopic(attachment, topic, threshold, cursor)
-    }
+    for (const { topic, threshold, cursor } of starts) this.startTopic(attachment, topic, threshold, cursor)
     this.logger.debug({ client: clientId, topics: topics.size, since: options.since }, 'client attached')
     return attachment
   }

@@ -10,6 +10,7 @@ import type { ProxyMetrics } from '../metrics.js'
 import type { ClientAuth } from '../service/auth.js'
 import type { ClientApi } from '../service/client-api.js'
 import { SentTracker } from '../service/sent-tracker.js'
+import { isUndecodable, undecodableReason } from './frame-decoding.js'
 
 export type ClientStreamCall = grpc.ServerDuplexStream<ProxyMessage, ProxyMessage>
 
@@ -91,6 +92,7 @@ export class ClientStreamSession {
   }
 
   private async start(frame: ProxyMessage): Promise<void> {
+    if (isUndecodable(frame)) throw new OptimumError('invalid_argument', `the first ClientStream message is not a ProxyMessage: ${undecodableReason(frame)}`)
     const clientId = frame.client_id
     if (!clientId) throw new OptimumError('invalid_argument', 'the first ClientStream message must carry client_id')
     if (frame.type !== '' && frame.type !== 'subscribe') {
@@ -127,6 +129,7 @@ export class ClientStreamSession {
 
   private async command(frame: ProxyMessage): Promise<void> {
     if (this.ended) return
+    if (isUndecodable(frame)) throw new OptimumError('invalid_argument', `not a ProxyMessage: ${undecodableReason(frame)}`)
     const clientId = this.clientId!
     const { api } = this.deps
     switch (frame.type) {

@@ -6,6 +6,7 @@ import { toGrpcStatus } from '../../common/grpc-status.js'
 import { loadProxyProto, type ProxyStreamHandlers } from '../../common/proto.js'
 import type { NodeStatus } from '../nodes/node-pool.js'
 import { ClientStreamSession, type ClientStreamDeps } from './client-stream.js'
+import { isUndecodable, undecodableReason, withTolerantDecoding } from './frame-decoding.js'
 
 export interface GrpcServerOptions extends ClientStreamDeps {
   host: string
@@ -35,7 +36,7 @@ export class GrpcServer {
   async start(): Promise<number> {
     const { log, api } = this.options
     const server = new grpc.Server(sidecarServerOptions(api.maxMessageSize))
-    server.addService(loadProxyProto().ProxyStream.service, this.handlers())
+    server.addService(withTolerantDecoding(loadProxyProto().ProxyStream.service), this.handlers())
     const address = formatHostPort({ host: this.options.host, port: this.options.port })
     const port = await new Promise<number>((resolve, reject) => {
       server.bindAsync(address, grpc.ServerCredentials.createInsecure(), (err, bound) => (err ? reject(err) : resolve(bound)))
@@ -74,6 +75,7 @@ export class GrpcServer {
         this.sessions.add(session)
       },
       Publish: (call, callback) => {
+        if (isUndecodable(call.request)) return callback(undecodable('PublishRequest', call.request))
         const { client_id: clientId, topic, message } = call.request
         authorize(call, clientId)
           .then(() => api.publish({ clientId, topic, data: message }))
@@ -86,6 +88,7 @@ export class GrpcServer {
           )
       },
       Subscribe: (call, callback) => {
+        if (isUndecodable(call.request)) return callback(undecodable('SubscribeRequest', call.request))
         const { client_id: clientId, topic, threshold, topics } = call.request
         const all = [...(topic ? [topic] : []), ...topics]
         authorize(call, clientId)
@@ -99,10 +102,15 @@ export class GrpcServer {
           )
       },
       ExposeNodes: (call, callback) => {
+        if (isUndecodable(call.request)) return callback(undecodable('ExposeNodesRequest', call.request))
         const amount = call.request.expose_amount
         const nodes = this.options.nodes().filter((n) => n.state === 'up').map((n) => n.address)
         callback(null, { nodes: amount > 0 ? nodes.slice(0, amount) : nodes, nodesOptP2P: [] })
       },
     }
   }
+}
+
+function undecodable(type: string, request: Parameters<typeof undecodableReason>[0]) {
+  return toGrpcStatus(new OptimumError('invalid_argument', `the request is not a ${type}: ${undecodableReason(request)}`))
 }

@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net'
 import type { Duplex } from 'node:stream'
 import Koa from 'koa'
 import { isOptimumError } from '../../common/errors.js'
+import { closeGracefully, listen } from '../../common/http-server.js'
 import type { Logger } from '../../common/logger.js'
 import { createProxyRouter, type RouteDeps } from './routes.js'
 import { HTTP_STATUS_BY_CODE } from './status.js'
@@ -62,13 +63,7 @@ export class HttpServer {
     const { host, port, log } = this.options
     const server = http.createServer(createHttpApp(this.options).callback())
     server.on('upgrade', this.options.onUpgrade)
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject)
-      server.listen({ host, port }, () => {
-        server.off('error', reject)
-        resolve()
-      })
-    })
+    await listen(server, host, port)
     server.on('error', (err) => log.error({ err }, 'HTTP server error'))
     this.server = server
     const bound = (server.address() as AddressInfo).port
@@ -81,9 +76,6 @@ export class HttpServer {
     const server = this.server
     if (!server) return
     this.server = undefined
-    const closed = new Promise<void>((resolve) => server.close(() => resolve()))
-    server.closeIdleConnections()
-    const force = setTimeout(() => server.closeAllConnections(), STOP_GRACE_MS)
-    await closed.finally(() => clearTimeout(force))
+    await closeGracefully(server, STOP_GRACE_MS)
   }
 }

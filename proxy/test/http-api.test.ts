@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { freePort } from './support/ports.js'
+import { freePort } from './support/redis-server.js'
+import { removePrefix } from './support/store.js'
 import {
-  dropPrefix,
+  LOCAL_REDIS,
   getJson,
   postJson,
   proxyConfig,
@@ -192,7 +193,7 @@ describe('a proxy whose nodes are all down', () => {
       expect(health).toMatchObject({ status: 503, json: { status: 'unavailable', nodes_up: 0 } })
     } finally {
       await proxy.stop()
-      await dropPrefix(prefix)
+      await removePrefix(LOCAL_REDIS, prefix)
     }
   })
 })

@@ -6,7 +6,7 @@ import type { RunningNode } from '../../node/node.js'
 import { backoffDelay } from '../../common/backoff.js'
 import { NodePool } from '../nodes/node-pool.js'
 import type { Arrival } from '../store/store.js'
-import { freePort } from './support/ports.js'
+import { freePort } from './support/redis-server.js'
 
 describe('backoffDelay', () => {
   it('doubles from the initial delay up to the cap, jittered within the upper half', () => {

@@ -1,29 +1,31 @@
-import { randomBytes } from 'node:crypto'
-import { Redis } from 'ioredis'
 import { WebSocket } from 'ws'
 import { parseProxyConfig, type ProxyConfig } from '../../../common/config/index.js'
 import { silentLogger } from '../../../common/logger.js'
-import { meshReady, startNetwork, stopAll, waitFor } from '../../../node/test/support/network.js'
+import { meshReady, startTestNode, stopAll, waitFor } from '../../../node/test/support/network.js'
 import type { RunningNode } from '../../../node/node.js'
 import { startProxy, type RunningProxy } from '../../proxy.js'
+import { freePort, waitFor as waitForValue } from './redis-server.js'
+import { LOCAL_REDIS, removePrefix, testPrefix } from './store.js'
 
 export { waitFor }
 
-export const TEST_REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379'
-const VERSION = { version: 'test', commit_hash: 'test' }
-
-/** A key prefix of its own per test file, removed afterwards. */
-export function testPrefix(name: string): string {
-  return `test:proxy-edges:${name}:${randomBytes(4).toString('hex')}:`
+/** Polls an async condition (every 25 ms) until it holds; fails with `what` after `timeoutMs`. */
+export function waitForAsync(what: string, condition: () => Promise<boolean>, timeoutMs = 15_000): Promise<true> {
+  return waitForValue(what, async () => ((await condition()) ? true : undefined), timeoutMs)
 }
 
-export function proxyConfig(nodes: readonly { ports: { sidecar: number } }[] | string, prefix: string, env: Record<string, string> = {}): ProxyConfig {
+export { LOCAL_REDIS, testPrefix }
+
+const VERSION = { version: 'test', commit_hash: 'test' }
+
+/** `p2pNodes`: P2P_NODES, e.g. `127.0.0.1:33221,127.0.0.1:33222`. */
+export function proxyConfig(p2pNodes: string, prefix: string, env: Record<string, string> = {}): ProxyConfig {
   return parseProxyConfig({
-    P2P_NODES: typeof nodes === 'string' ? nodes : nodes.map((n) => `127.0.0.1:${n.ports.sidecar}`).join(','),
+    P2P_NODES: p2pNodes,
     LISTEN_HOST: '127.0.0.1',
     PROXY_PORT: '0',
     PROXY_GRPC_PORT: '0',
-    REDIS_URL: TEST_REDIS_URL,
+    REDIS_URL: LOCAL_REDIS,
     REDIS_PREFIX: prefix,
     LOG_LEVEL: 'silent',
     ...env,
@@ -34,44 +36,50 @@ export function startTestProxy(config: ProxyConfig): Promise<RunningProxy> {
   return startProxy(config, silentLogger, VERSION)
 }
 
-/** Deletes every key under `prefix`. */
-export async function dropPrefix(prefix: string, url = TEST_REDIS_URL): Promise<void> {
-  const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1 })
-  try {
-    await redis.connect()
-    let cursor = '0'
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000)
-      cursor = next
-      if (keys.length > 0) await redis.del(...keys)
-    } while (cursor !== '0')
-  } finally {
-    redis.disconnect()
-  }
-}
-
-/** 4 gossipsub nodes and `replicas` proxies on one Redis prefix. */
+/** Gossipsub nodes on fixed sidecar ports (so one can be stopped and come back where the proxies expect it) and proxies on one Redis prefix. */
 export interface TestCluster {
   nodes: RunningNode[]
   proxies: RunningProxy[]
   prefix: string
+  /** P2P_NODES of this cluster. */
+  p2pNodes: string
+  /** Stops node `i` (its sidecar port stays reserved for `restartNode`). */
+  stopNode(i: number): Promise<void>
+  restartNode(i: number): Promise<void>
   stop(): Promise<void>
 }
 
 export async function startCluster(name: string, replicas: number, nodeCount = 4, env: Record<string, string> = {}): Promise<TestCluster> {
   const prefix = testPrefix(name)
-  const nodes = await startNetwork(nodeCount, 'gossipsub')
+  const ports = await Promise.all(Array.from({ length: nodeCount }, () => freePort()))
+  const start = (i: number, bootstrap?: string) =>
+    startTestNode('gossipsub', { SIDECAR_PORT: String(ports[i]), ...(bootstrap ? { BOOTSTRAP_PEERS: bootstrap } : {}) })
+  const first = await start(0)
+  const bootstrap = first.multiaddrs()[0]!
+  const nodes = [first, ...(await Promise.all(ports.slice(1).map((_, i) => start(i + 1, bootstrap))))]
   await waitFor('full peer set', () => nodes.every((n) => n.view.peers().length >= nodeCount - 1), 15_000)
+  const p2pNodes = ports.map((port) => `127.0.0.1:${port}`).join(',')
   const proxies: RunningProxy[] = []
-  for (let i = 0; i < replicas; i++) proxies.push(await startTestProxy(proxyConfig(nodes, prefix, env)))
+  for (let i = 0; i < replicas; i++) proxies.push(await startTestProxy(proxyConfig(p2pNodes, prefix, env)))
+  const stopped = new Set<number>()
   return {
     nodes,
     proxies,
     prefix,
+    p2pNodes,
+    async stopNode(i) {
+      stopped.add(i)
+      await nodes[i]!.stop()
+    },
+    async restartNode(i) {
+      nodes[i] = await start(i, i === 0 ? nodes[1]!.multiaddrs()[0]! : nodes[0]!.multiaddrs()[0]!)
+      stopped.delete(i)
+      await waitFor('node back in the network', () => nodes[i]!.view.peers().length >= nodeCount - 1, 15_000)
+    },
     async stop() {
       await Promise.all(proxies.map((p) => p.stop()))
-      await stopAll(nodes)
-      await dropPrefix(prefix)
+      await stopAll(nodes.filter((_, i) => !stopped.has(i)))
+      await removePrefix(LOCAL_REDIS, prefix)
     },
   }
 }
