@@ -9,7 +9,7 @@ import { JwtVerifier } from '../auth/jwt-verifier.js'
 import { PublishLimiter } from '../auth/publish-limiter.js'
 import { verifierOptions } from '../auth/provider.js'
 import { HTTP_STATUS_BY_CODE } from '../http/status.js'
-import { dropPrefix, TEST_REDIS_URL } from './support/cluster.js'
+import { LOCAL_REDIS as TEST_REDIS_URL, removePrefix } from './support/store.js'
 import { JwksServer, signingKey, signToken, type SigningKey, type TokenOptions } from './support/jwks.js'
 
 const AUDIENCE = 'https://optimum.test/api'
@@ -60,7 +60,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await jwks.stop()
   for (const redis of redisClients) redis.disconnect()
-  await dropPrefix(prefix)
+  await removePrefix(TEST_REDIS_URL, prefix)
 })
 
 describe('claims', () => {

@@ -14,7 +14,8 @@ import type { PublishResult } from '../nodes/node-pool.js'
 import type { ArrivalCheck } from '../queues/arrivals.js'
 import { DurablePublisher } from '../queues/durable-publisher.js'
 import { PublishQueue, type NodePublisher } from '../queues/publish-queue.js'
-import { dropPrefix, TEST_REDIS_URL, waitFor } from './support/cluster.js'
+import { waitFor } from './support/cluster.js'
+import { LOCAL_REDIS as TEST_REDIS_URL, removePrefix } from './support/store.js'
 
 /** Nodes in one process: `up` ones ack; a `lossy` one acks and then forgets (it died right after the ack). */
 class StandInNetwork implements ArrivalCheck {
@@ -102,7 +103,7 @@ afterEach(async () => {
 
 afterAll(async () => {
   for (const c of connections) c.disconnect()
-  await dropPrefix(root)
+  await removePrefix(TEST_REDIS_URL, root)
 })
 
 describe('durable publish', () => {

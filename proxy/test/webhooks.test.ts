@@ -17,7 +17,8 @@ import { webhookSubscriber, WebhookSubscriptions } from '../webhooks/subscriptio
 import { assertTemplate, renderBody } from '../webhooks/template.js'
 import { WebhookUrlGuard } from '../webhooks/url-guard.js'
 import { WebhookSink } from '../webhooks/webhook-sink.js'
-import { dropPrefix, TEST_REDIS_URL, waitFor } from './support/cluster.js'
+import { waitFor } from './support/cluster.js'
+import { LOCAL_REDIS as TEST_REDIS_URL, removePrefix } from './support/store.js'
 
 const FIELDS = { Message: 'say "hi"\n', Topic: 'news', ClientID: 'c1', MessageID: 'm1', Timestamp: 1733090000000 }
 
@@ -145,7 +146,7 @@ afterEach(() => {
 afterAll(async () => {
   await receiver.stop()
   redis.disconnect()
-  await dropPrefix(prefix)
+  await removePrefix(TEST_REDIS_URL, prefix)
 })
 
 describe('webhook sink', () => {
