@@ -1,9 +1,9 @@
 import { Queue, Worker, type Job } from 'bullmq'
-import type { Redis } from 'ioredis'
 import type { DurablePublishConfig } from '../../common/config/index.js'
 import { isOptimumError, OptimumError } from '../../common/errors.js'
 import type { Logger } from '../../common/logger.js'
 import type { PublishResult } from '../nodes/node-pool.js'
+import type { RedisClient } from '../store/redis-store.js'
 import type { ArrivalCheck } from './arrivals.js'
 import { TIMED_OUT, within } from './within.js'
 
@@ -22,9 +22,9 @@ export interface NodePublisher {
 
 export interface PublishQueueOptions {
   /** A connection that fails commands fast (the accepting side: a publish must not hang on a dead Redis). */
-  connection: Redis
+  connection: RedisClient
   /** A connection for the worker's blocking reads (`maxRetriesPerRequest: null`, as BullMQ requires). */
-  workerConnection: Redis
+  workerConnection: RedisClient
   /** REDIS_PREFIX; the queue's keys live under `<prefix>{q}` (one Cluster slot). */
   prefix: string
   publisher: NodePublisher

@@ -52,7 +52,7 @@ export function compareCursors(a: Cursor, b: Cursor): number {
   return am === bm ? (as === bs ? 0 : as < bs ? -1 : 1) : am < bm ? -1 : 1
 }
 
-function connect(url: string, mode: RedisStoreOptions['mode']): RedisClient {
+export function connect(url: string, mode: RedisStoreOptions['mode']): RedisClient {
   // Fail a command after a couple of reconnection attempts instead of queueing
   // it for ever; reconnecting itself never stops (capped backoff).
   const options: RedisOptions = {
