@@ -4,11 +4,6 @@ import { bearerToken, readClaims } from './claims.js'
 import type { JwtVerifier } from './jwt-verifier.js'
 import type { PublishLimiter } from './publish-limiter.js'
 
-/** An edge's request, with the size of the message when it is a publish (the limits apply then). */
-export interface AuthorizedRequest extends AuthRequest {
-  publishBytes?: number
-}
-
 /**
  * ENABLE_AUTH=true: every request carries a Bearer JWT that verifies, names
  * the request's client (`client_id`, else `sub`), is active, and — for a
@@ -22,7 +17,7 @@ export class JwtClientAuth implements ClientAuth {
     private readonly now: () => number = Date.now,
   ) {}
 
-  async check(request: AuthorizedRequest): Promise<void> {
+  async check(request: AuthRequest): Promise<void> {
     const token = bearerToken(request.authorization)
     if (!token) throw new OptimumError('unauthenticated', 'missing bearer token: send Authorization: Bearer <JWT>')
     const claims = readClaims(await this.verifier.verify(token))

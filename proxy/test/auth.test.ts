@@ -4,11 +4,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { isOptimumError } from '../../common/errors.js'
 import { DEFAULT_LIMITS, readClaims } from '../auth/claims.js'
 import { LimitExceededError } from '../auth/errors.js'
-import { JwtClientAuth, type AuthorizedRequest } from '../auth/jwt-auth.js'
+import { JwtClientAuth } from '../auth/jwt-auth.js'
 import { JwtVerifier } from '../auth/jwt-verifier.js'
 import { PublishLimiter } from '../auth/publish-limiter.js'
 import { verifierOptions } from '../auth/provider.js'
 import { HTTP_STATUS_BY_CODE } from '../http/status.js'
+import type { AuthRequest } from '../service/auth.js'
 import { LOCAL_REDIS as TEST_REDIS_URL, removePrefix } from './support/store.js'
 import { JwksServer, signingKey, signToken, type SigningKey, type TokenOptions } from './support/jwks.js'
 
@@ -34,7 +35,7 @@ function token(claims: Record<string, unknown>, options: Partial<TokenOptions> =
 }
 
 /** The HTTP status and message an edge would answer for this request; 200 when admitted. */
-async function answer(auth: JwtClientAuth, request: AuthorizedRequest): Promise<{ status: number; error?: string; retryAfter?: number }> {
+async function answer(auth: JwtClientAuth, request: AuthRequest): Promise<{ status: number; error?: string; retryAfter?: number }> {
   try {
     await auth.check(request)
     return { status: 200 }
