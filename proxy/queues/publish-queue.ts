@@ -50,6 +50,7 @@ export interface PublishQueueStats {
 const QUEUE = 'publish'
 /** How long an accept may take before the publish is refused as unavailable. */
 const ACCEPT_TIMEOUT_MS = 3_000
+const CLOSE_TIMEOUT_MS = 3_000
 
 const unaccepted = (why: string) => new OptimumError('unavailable', `publish not accepted: the queue in Redis cannot take it (${why})`)
 
@@ -82,6 +83,9 @@ export class PublishQueue {
       connection: this.options.workerConnection,
       prefix: `${this.options.prefix}{q}`,
       concurrency: 16,
+      // Publishes are short: a replica that dies mid-attempt leaves its job to the others within seconds, not BullMQ's default minute.
+      lockDuration: 10_000,
+      stalledInterval: 5_000,
     })
     this.worker.on('error', (err) => log.debug({ err: err.message }, 'publish worker error'))
     this.worker.on('failed', (job, err) => {
@@ -136,9 +140,10 @@ export class PublishQueue {
     }
   }
 
+  /** Lets the current attempts finish (bounded: with Redis gone they never would); unfinished jobs stay for other replicas. */
   async close(): Promise<void> {
-    await this.worker?.close()
-    await this.queue.close()
+    if (this.worker && (await within(this.worker.close(), CLOSE_TIMEOUT_MS)) === TIMED_OUT) void this.worker.close(true).catch(() => {})
+    if ((await within(this.queue.close(), CLOSE_TIMEOUT_MS)) === TIMED_OUT) this.options.log.warn('publish queue did not close in time')
   }
 
   private async process(job: Job<PublishJob>): Promise<void> {
