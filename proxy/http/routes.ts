@@ -50,6 +50,7 @@ function addClientRoutes(router: Router, family: RouteFamily, deps: RouteDeps): 
     const { clientId, topic, threshold } = parseSubscribe(body, family, api.defaultThreshold)
     const webhook = parseWebhook(body)
     await authorize(ctx, deps.auth, clientId)
+    if (webhook) await deps.partners.webhooks.check(webhook)
     await api.subscribe(clientId, [topic], threshold)
     if (webhook) await deps.partners.webhooks.subscribe(clientId, topic, threshold, webhook)
     ctx.body = family.subscribed(clientId, topic, threshold)

@@ -27,10 +27,16 @@ export class WebhookSubscriptions {
     private readonly guard: WebhookUrlGuard,
   ) {}
 
-  async subscribe(clientId: string, topic: string, threshold: number, spec: WebhookSpec): Promise<void> {
+  /** Refuses a bad URL or template before anything is stored; returns the URL as it will be stored. */
+  async check(spec: WebhookSpec): Promise<URL> {
     const url = this.guard.parse(spec.url)
     await this.guard.check(url)
     if (spec.template !== undefined) assertTemplate(spec.template)
+    return url
+  }
+
+  async subscribe(clientId: string, topic: string, threshold: number, spec: WebhookSpec): Promise<void> {
+    const url = await this.check(spec)
     await this.store.subscribe(webhookSubscriber(clientId), topic, threshold)
     await this.registry.set({ clientId, topic, url: url.href, ...(spec.template ? { template: spec.template } : {}) })
   }
