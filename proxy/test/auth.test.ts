@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import { Redis } from 'ioredis'
+import { SignJWT, UnsecuredJWT } from 'jose'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { isOptimumError } from '../../common/errors.js'
 import { DEFAULT_LIMITS, readClaims } from '../auth/claims.js'
@@ -107,8 +108,27 @@ describe('JWT checks', () => {
     expect(result).toMatchObject({ status: 401, error: expect.stringMatching(/signature does not verify/) })
   })
 
+  it('refuses HMAC and unsigned tokens (only RS256/384/512)', async () => {
+    const hmac = await new SignJWT({ client_id: 'alice', is_active: true })
+      .setProtectedHeader({ alg: 'HS256', kid: 'key-1' })
+      .setIssuer(jwks.issuer).setAudience(AUDIENCE).setExpirationTime('1h')
+      .sign(new TextEncoder().encode('a shared secret of at least 32 bytes!'))
+    expect(await publish(hmac)).toMatchObject({ status: 401, error: expect.stringMatching(/algorithm not accepted/) })
+    const unsigned = new UnsecuredJWT({ client_id: 'alice', is_active: true }).setIssuer(jwks.issuer).setAudience(AUDIENCE).setExpirationTime('1h').encode()
+    expect((await publish(unsigned)).status).toBe(401)
+  })
+
+  it('accepts RS384 and RS512 keys', async () => {
+    for (const alg of ['RS384', 'RS512']) {
+      const other = await signingKey(`key-${alg}`, alg)
+      jwks.published = [key, other]
+      expect(await publish(await token({ client_id: 'alice', max_publish_per_sec: 1000, max_publish_per_hour: 1000 }, { key: other, alg }))).toEqual({ status: 200 })
+    }
+    jwks.published = [key]
+  })
+
   it('refuses a garbage token and a non-Bearer header', async () => {
-    expect(await publish('not.a.jwt')).toMatchObject({ status: 401 })
+    expect(await publish('not.a.jwt')).toMatchObject({ status: 401, error: expect.stringMatching(/malformed/) })
     expect(await answer(replicas[0], { clientId: 'alice', authorization: 'Basic YWxpY2U6cHc=' })).toMatchObject({ status: 401 })
   })
 
