@@ -7,7 +7,8 @@ import { WebSocket } from 'ws'
  */
 export class ClientPool {
   private sockets: WebSocket[] = []
-  /** Latencies (ms) and counts of the current step. */
+  /** Per delivery of the current step: when it was published (ms) and how long it took. */
+  private sentAts: number[] = []
   private latencies: number[] = []
   delivered = 0
 
@@ -26,8 +27,9 @@ export class ClientPool {
   }
 
   /** Starts a new step: returns and clears what the last one recorded. */
-  take(): { latencies: number[]; delivered: number } {
-    const taken = { latencies: this.latencies, delivered: this.delivered }
+  take(): { sentAts: number[]; latencies: number[]; delivered: number } {
+    const taken = { sentAts: this.sentAts, latencies: this.latencies, delivered: this.delivered }
+    this.sentAts = []
     this.latencies = []
     this.delivered = 0
     return taken
@@ -59,6 +61,7 @@ export class ClientPool {
     const sentAt = Number(head.split(' ')[1])
     if (!Number.isFinite(sentAt)) return
     this.delivered++
+    this.sentAts.push(sentAt)
     this.latencies.push(now - sentAt)
   }
 }

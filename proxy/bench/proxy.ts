@@ -20,8 +20,9 @@ import { runStep, type StepResult } from './steps.js'
  * and for each K: K WebSocket clients on one topic (half on each replica,
  * threshold 0.25: deliverable once one node holds a message). Publishes go
  * through the replicas' REST API at each rate in turn, for --seconds each,
- * until one is not sustained (a delivery missing after the drain time, or
- * p99 ≥ 1 s). Then the same clients and rates against the floor: one plain
+ * until one is not sustained (a delivery still missing 3 s after the last
+ * publish, or latency growing during the step: the second half's p50 more
+ * than twice the first half's plus 100 ms). Then the same clients and rates against the floor: one plain
  * `ws` server broadcasting what it XREADs from one Redis Stream (the
  * publisher XADDs). Latency is publish → WebSocket frame on this process's
  * clock. The last line is one JSON object.
@@ -102,7 +103,7 @@ async function climb(label: string, k: number, pool: ClientPool, publish: (body:
   for (const rate of rates) {
     const step = await runStep(rate, values.seconds, values.size, k, pool, publish)
     steps.push(step)
-    say(`${label} K=${k} ${rate} msg/s: ${step.delivered}/${step.expected} delivered, p50 ${step.p50_ms} ms, p99 ${step.p99_ms} ms (publish p50 ${step.publish_p50_ms} ms)${step.sustained ? '' : ' (not sustained)'}`)
+    say(`${label} K=${k} ${rate} msg/s: ${step.delivered}/${step.expected} delivered, p50 ${step.p50_ms} ms, p99 ${step.p99_ms} ms (halves ${step.first_half_p50_ms}/${step.second_half_p50_ms} ms, publish p50 ${step.publish_p50_ms} ms)${step.sustained ? '' : ' (not sustained)'}`)
     if (!step.sustained) break
   }
   return steps
@@ -127,14 +128,14 @@ for (const k of clientCounts) {
   let turn = 0
   const publishProxy = (body: string) =>
     post(replicas[turn++ % 2]!, '/api/v1/publish', { client_id: `publisher-${k}`, topic, message: body })
-  await runStep(5, 1, values.size, k, pool, publishProxy) // warm-up: tails, caches, connections
+  await runStep(rates[0]!, 3, values.size, k, pool, publishProxy) // warm-up: tails, caches, connections, JIT
   const proxySteps = await climb('proxy', k, pool, publishProxy)
   await pool.close()
 
   const floorPool = new ClientPool()
   await floorPool.open(ids.map(() => `ws://127.0.0.1:${floorPort}`))
   const publishFloor = (body: string) => redis.xadd(floorStream, 'MAXLEN', '~', '10000', '*', 'm', Buffer.from(body).toString('base64'))
-  await runStep(5, 1, values.size, k, floorPool, publishFloor)
+  await runStep(rates[0]!, 3, values.size, k, floorPool, publishFloor)
   const floorSteps = await climb('floor', k, floorPool, publishFloor)
   await floorPool.close()
 

@@ -12,12 +12,16 @@ export interface StepResult {
   /** How long a publish call took (REST answer, XADD reply). */
   publish_p50_ms: number | null
   publish_p99_ms: number | null
-  /** Every delivery arrived within the drain time and p99 stayed under RUNAWAY_P99_MS. */
+  /** p50 of the messages published in the first and in the second half of the step. */
+  first_half_p50_ms: number | null
+  second_half_p50_ms: number | null
+  /** Every delivery arrived within the drain time, and latency did not grow during the step (a queue building up). */
   sustained: boolean
 }
 
-/** Latency past this means the path no longer keeps up. */
-export const RUNAWAY_P99_MS = 1_000
+/** Latency runs away when the second half's p50 exceeds the first half's by this factor plus RUNAWAY_SLACK_MS. */
+const RUNAWAY_FACTOR = 2
+const RUNAWAY_SLACK_MS = 100
 /** Deliveries still missing this long after the last publish mean the same. */
 const DRAIN_MS = 3_000
 /** Publishes in flight at once: more means the publisher itself is the bottleneck. */
@@ -64,9 +68,13 @@ export async function runStep(
   const expected = (sent - failed) * clients
   const drainUntil = Date.now() + DRAIN_MS
   while ((inFlight > 0 || pool.delivered < expected) && Date.now() < drainUntil) await delay(20)
-  const { latencies, delivered } = pool.take()
+  const { sentAts, latencies, delivered } = pool.take()
   const p50 = percentile(latencies, 50)
   const p99 = percentile(latencies, 99)
+  const middle = start + (seconds * 1000) / 2
+  const firstHalf = percentile(latencies.filter((_, i) => sentAts[i]! < middle), 50)
+  const secondHalf = percentile(latencies.filter((_, i) => sentAts[i]! >= middle), 50)
+  const runaway = firstHalf === undefined || secondHalf === undefined || secondHalf > RUNAWAY_FACTOR * firstHalf + RUNAWAY_SLACK_MS
   const ms = (value: number | undefined) => (value === undefined ? null : round(value, 1))
   return {
     rate,
@@ -77,6 +85,8 @@ export async function runStep(
     p99_ms: ms(p99),
     publish_p50_ms: ms(percentile(publishTimes, 50)),
     publish_p99_ms: ms(percentile(publishTimes, 99)),
-    sustained: failed === 0 && delivered >= expected && p99 !== undefined && p99 < RUNAWAY_P99_MS,
+    first_half_p50_ms: ms(firstHalf),
+    second_half_p50_ms: ms(secondHalf),
+    sustained: failed === 0 && delivered >= expected && !runaway,
   }
 }

@@ -18,32 +18,51 @@ export class HubAttachment implements Attachment, ClientTopicOwner {
   readonly topics = new Map<string, ClientTopic>()
   private readonly abort = new AbortController()
   private released: Promise<void> | undefined
-  private replayWarned = false
 
   constructor(
     readonly clientId: string,
     private readonly sink: DeliverySink,
     private readonly host: AttachmentHost,
     private readonly logger: Logger,
+    /** Deliveries pushed but not confirmed with `sent` before the connection counts as stuck. */
+    private readonly maxUnconfirmed: number,
   ) {}
 
   get signal(): AbortSignal {
     return this.abort.signal
   }
 
-  push(delivery: Delivery): boolean {
+  push(delivery: Delivery, unconfirmed: number): boolean {
     if (this.abort.signal.aborted) return false
-    if (this.sink.push(delivery)) return true
-    this.close('slow_consumer', `the client did not keep up: its buffer is full at ${delivery.topic} ${delivery.cursor}; reconnect to resume from the last message received`)
-    return false
+    if (unconfirmed > this.maxUnconfirmed) {
+      this.close('slow_consumer', `${unconfirmed} messages were sent without reaching the client; reconnect to resume from the last one received`)
+      return false
+    }
+    return this.offer(() => this.sink.push(delivery), `${delivery.topic} ${delivery.cursor}`)
   }
 
   gap(notice: GapNotice): boolean {
     if (this.abort.signal.aborted) return false
     this.logger.info({ client: this.clientId, ...notice }, 'gap reported to client')
-    if (this.sink.gap(notice)) return true
-    this.close('slow_consumer', `the client did not keep up: its buffer is full at ${notice.topic} ${notice.until}`)
-    return false
+    return this.offer(() => this.sink.gap(notice), `${notice.topic} ${notice.until}`)
+  }
+
+  broken(err: unknown): void {
+    this.logger.error({ client: this.clientId, err }, 'client connection failed; detaching')
+    void this.detach()
+  }
+
+  private offer(give: () => boolean, at: string): boolean {
+    let taken: boolean
+    try {
+      taken = give()
+    } catch (err) {
+      // A sink that throws has a broken connection: drop it, keep the hub.
+      this.broken(err)
+      return false
+    }
+    if (!taken) this.close('slow_consumer', `the client did not keep up: its buffer is full at ${at}; reconnect to resume from the last message received`)
+    return taken
   }
 
   changed(topic: ClientTopic): void {
@@ -52,8 +71,7 @@ export class HubAttachment implements Attachment, ClientTopicOwner {
   }
 
   replayFailed(topic: string, err: unknown, failures: number): void {
-    if (failures === 1 && !this.replayWarned) this.logger.warn({ client: this.clientId, topic, err: (err as Error).message }, 'replay failed; retrying')
-    this.replayWarned = failures > 0
+    if (failures === 1) this.logger.warn({ client: this.clientId, topic, err: (err as Error).message }, 'replay failed; retrying')
   }
 
   sent(delivery: Delivery): void {

@@ -16,11 +16,13 @@ import type { Delivery, GapNotice } from './types.js'
 export interface ClientTopicOwner {
   readonly clientId: string
   readonly signal: AbortSignal
-  /** False when the sink is full: the owner closes the attachment. */
-  push(delivery: Delivery): boolean
+  /** False when the sink is full (or `unconfirmed` is too many): the owner closes the attachment. */
+  push(delivery: Delivery, unconfirmed: number): boolean
   gap(notice: GapNotice): boolean
   /** The committed cursor may have moved. */
   changed(topic: ClientTopic): void
+  /** Something unexpected failed: drop the connection (the client resumes elsewhere). */
+  broken(err: unknown): void
   /** Replay failed this many times in a row (Redis down); it keeps retrying. */
   replayFailed(topic: string, err: unknown, failures: number): void
 }
@@ -34,7 +36,10 @@ interface Pending {
 export class ClientTopic implements TailListener {
   private live = false
   private replaying = false
+  private stopped = false
   private readonly pending: Pending[] = []
+  /** Set when the client unsubscribed: its cursor is no longer stored. */
+  dropped = false
 
   constructor(
     readonly topic: string,
@@ -59,11 +64,16 @@ export class ClientTopic implements TailListener {
   /** Registers with the tail and starts replaying; delivery goes on in the background. */
   start(): void {
     this.tail.add(this)
-    void this.replay()
+    this.replayInBackground()
   }
 
   stop(): void {
+    this.stopped = true
     this.tail.remove(this)
+  }
+
+  private get done(): boolean {
+    return this.stopped || this.owner.signal.aborted
   }
 
   /** The frame of `delivery` was written: its cursor may be committed. */
@@ -75,16 +85,20 @@ export class ClientTopic implements TailListener {
   }
 
   onEvents(events: readonly ResolvedEvent[]): void {
-    if (!this.live || this.owner.signal.aborted) return
+    if (!this.live || this.done) return
     for (const event of events) {
       if (event.nodes === this.need && event.message === undefined && compareCursors(event.cursor, this.position) > 0) {
         // The tail resolved this batch before we took this level (a threshold change): fetch it ourselves.
         this.live = false
-        void this.replay()
+        this.replayInBackground()
         return
       }
       if (!this.handle(event)) return
     }
+  }
+
+  private replayInBackground(): void {
+    this.replay().catch((err: unknown) => this.owner.broken(err))
   }
 
   private async replay(): Promise<void> {
@@ -92,7 +106,7 @@ export class ClientTopic implements TailListener {
     this.replaying = true
     let failures = 0
     try {
-      while (!this.owner.signal.aborted) {
+      while (!this.done) {
         let events: ResolvedEvent[]
         try {
           events = await this.tail.resolve(await this.store.readEvents(this.topic, this.position, this.batchSize), this.need)
@@ -102,7 +116,7 @@ export class ClientTopic implements TailListener {
           await pause(backoffMs(failures), this.owner.signal)
           continue
         }
-        if (this.owner.signal.aborted) return
+        if (this.done) return
         for (const event of events) if (!this.handle(event)) return
         const tailAt = this.tail.position
         // Join the tail once it has dispatched nothing past us; otherwise its
@@ -120,9 +134,12 @@ export class ClientTopic implements TailListener {
 
   /** False when the owner is closing (sink full). */
   private handle(event: ResolvedEvent): boolean {
-    if (compareCursors(event.cursor, this.position) <= 0) return true
-    if (compareCursors(event.previous, this.position) > 0) {
-      if (!this.notify({ topic: this.topic, after: this.position, until: event.previous, reason: 'trimmed' })) return false
+    // The usual case, the very next event, needs no comparison (this runs per event per client).
+    if (event.previous !== this.position) {
+      if (compareCursors(event.cursor, this.position) <= 0) return true
+      if (compareCursors(event.previous, this.position) > 0) {
+        if (!this.notify({ topic: this.topic, after: this.position, until: event.previous, reason: 'trimmed' })) return false
+      }
     }
     const before = this.position
     if (event.nodes === this.need) {
@@ -138,7 +155,7 @@ export class ClientTopic implements TailListener {
           nodes: event.nodes,
         }
         this.pending.push({ cursor: event.cursor, before })
-        if (!this.owner.push(delivery)) {
+        if (!this.owner.push(delivery, this.pending.length)) {
           this.pending.pop()
           return false
         }

@@ -12,6 +12,8 @@ export interface CursorSource {
   readonly topic: string
   readonly clientId: string
   readonly committed: Cursor
+  /** True once the cursor must not be stored any more (the client unsubscribed). */
+  readonly dropped: boolean
 }
 
 export class CursorWriter {
@@ -54,6 +56,7 @@ export class CursorWriter {
     const taken = [...this.dirty]
     this.dirty.clear()
     for (const source of taken) {
+      if (source.dropped) continue
       const key = `${source.clientId}\u0000${source.topic}`
       const cursor = source.committed
       const saved = this.saved.get(key)

@@ -37,6 +37,13 @@ export interface DeliveryHubOptions {
   blockMs?: number
   /** Bytes of message bodies cached per topic; default 16 MiB. */
   cacheBytes?: number
+  /**
+   * Deliveries a connection may have pushed without confirming them (`sent`)
+   * before it is closed as a slow consumer: bounds memory whatever the sink
+   * does. Confirmations arrive asynchronously, so keep it well above
+   * `batchSize`; default 10,000.
+   */
+  maxUnconfirmed?: number
 }
 
 export interface HubStats {
@@ -97,7 +104,7 @@ export class DeliveryHub implements AttachmentHost {
       ({ topic, threshold, cursor: options.since ?? stored.get(topic) ?? (await this.store.lastCursor(topic)) })))
     if (this.closed) throw new OptimumError('unavailable', 'this proxy is shutting down')
     // From here on synchronous: nothing reaches the sink before the caller holds the attachment.
-    const attachment = new HubAttachment(clientId, sink, this, this.logger)
+    const attachment = new HubAttachment(clientId, sink, this, this.logger, this.options.maxUnconfirmed ?? 10_000)
     const clients = this.byClient.get(clientId) ?? new Set()
     clients.add(attachment)
     this.byClient.set(clientId, clients)
@@ -135,7 +142,10 @@ export class DeliveryHub implements AttachmentHost {
     clients?.delete(attachment)
     if (clients?.size === 0) this.byClient.delete(attachment.clientId)
     const topics = [...attachment.topics.values()]
-    for (const topic of topics) this.stopTopic(attachment, topic)
+    for (const topic of topics) this.stopTopic(topic)
+    // Let send confirmations already on their way land first: fewer repeats on reconnect.
+    await new Promise((resolve) => setImmediate(resolve))
+    for (const topic of topics) this.cursors.mark(topic)
     await this.cursors.flush()
     if (!this.byClient.has(attachment.clientId)) for (const t of topics) this.cursors.forget(attachment.clientId, t.topic)
     this.logger.debug({ client: attachment.clientId }, 'client detached')
@@ -160,9 +170,9 @@ export class DeliveryHub implements AttachmentHost {
     clientTopic.start()
   }
 
-  private stopTopic(attachment: HubAttachment, clientTopic: ClientTopic): void {
+  /** Stops one ClientTopic; it stays in `attachment.topics` so late send confirmations still count. */
+  private stopTopic(clientTopic: ClientTopic): void {
     clientTopic.stop()
-    attachment.topics.delete(clientTopic.topic)
     const tail = this.tails.get(clientTopic.topic)
     if (tail && tail.size === 0) {
       this.tails.delete(clientTopic.topic)
@@ -184,8 +194,14 @@ export class DeliveryHub implements AttachmentHost {
           if (attachment.signal.aborted) continue
           for (const [topic, clientTopic] of attachment.topics) {
             const threshold = topics.get(topic)
-            if (threshold === undefined) this.stopTopic(attachment, clientTopic)
-            else clientTopic.need = nodesNeeded(threshold, this.options.nodeCount)
+            if (threshold === undefined) {
+              // Unsubscribed: its cursor was deleted with the subscription and must stay so.
+              clientTopic.dropped = true
+              this.stopTopic(clientTopic)
+              attachment.topics.delete(topic)
+            } else {
+              clientTopic.need = nodesNeeded(threshold, this.options.nodeCount)
+            }
           }
           for (const topic of added) {
             const cursor = cursors.get(topic) ?? (await this.store.lastCursor(topic))

@@ -28,9 +28,9 @@ export interface GapNotice {
 
 /**
  * Why the hub ends an attachment:
- * - `slow_consumer`: `push` returned false; the client resumes from its cursor on reconnect.
+ * - `slow_consumer`: `push` returned false (or far too many deliveries were
+ *   never confirmed with `sent`); the client resumes from its cursor on reconnect.
  * - `shutdown`: the hub is stopping (replica shutting down); reconnect anywhere.
- * - `invalid_cursor`: never sent on close; `attach` rejects bad `since` before attaching.
  */
 export type CloseCode = 'slow_consumer' | 'shutdown'
 

@@ -2,7 +2,8 @@ import http from 'node:http'
 import type { AddressInfo } from 'node:net'
 import type { Duplex } from 'node:stream'
 import Koa from 'koa'
-import { isOptimumError } from '../../common/errors.js'
+import { formatHostPort } from '../../common/config/index.js'
+import { isOptimumError, OptimumError } from '../../common/errors.js'
 import { retryAfterOf } from '../auth/errors.js'
 import { closeGracefully, listen } from '../../common/http-server.js'
 import type { Logger } from '../../common/logger.js'
@@ -66,7 +67,9 @@ export class HttpServer {
     const { host, port, log } = this.options
     const server = http.createServer(createHttpApp(this.options).callback())
     server.on('upgrade', this.options.onUpgrade)
-    await listen(server, host, port)
+    await listen(server, host, port).catch((err: unknown) => {
+      throw new OptimumError('unavailable', `proxy HTTP cannot listen on ${formatHostPort({ host, port })}: ${(err as Error).message}`)
+    })
     server.on('error', (err) => log.error({ err }, 'HTTP server error'))
     this.server = server
     const bound = (server.address() as AddressInfo).port

@@ -38,18 +38,30 @@ export interface RedisStoreOptions {
 
 /** Subscription changes kept for replicas that poll them (a few seconds' worth is plenty). */
 const CHANGES_MAX_LENGTH = 10_000
-const CURSOR_PATTERN = /^\d{1,20}-\d{1,20}$/
+const CURSOR_PATTERN = /^(0|[1-9]\d{0,19})-(0|[1-9]\d{0,19})$/
 
-/** A stream id as a client may send it back. */
+/** A stream id as a client may send it back (no leading zeros, so ids compare as text of equal length). */
 export function isCursor(text: string): boolean {
   return CURSOR_PATTERN.test(text)
 }
 
-/** Orders stream ids numerically (`9-0` < `10-0`). */
+/**
+ * Orders stream ids numerically (`9-0` < `10-0`) without parsing: it runs for
+ * every event and every local client, and digit strings without leading zeros
+ * order by length, then as text.
+ */
 export function compareCursors(a: Cursor, b: Cursor): number {
-  const [am, as] = a.split('-').map(BigInt) as [bigint, bigint]
-  const [bm, bs] = b.split('-').map(BigInt) as [bigint, bigint]
-  return am === bm ? (as === bs ? 0 : as < bs ? -1 : 1) : am < bm ? -1 : 1
+  if (a === b) return 0
+  const ai = a.indexOf('-')
+  const bi = b.indexOf('-')
+  if (ai !== bi) return ai < bi ? -1 : 1
+  const am = a.slice(0, ai)
+  const bm = b.slice(0, bi)
+  if (am !== bm) return am < bm ? -1 : 1
+  const as = a.slice(ai + 1)
+  const bs = b.slice(bi + 1)
+  if (as.length !== bs.length) return as.length < bs.length ? -1 : 1
+  return as < bs ? -1 : 1
 }
 
 export function connect(url: string, mode: RedisStoreOptions['mode']): RedisClient {
@@ -76,12 +88,16 @@ export function connect(url: string, mode: RedisStoreOptions['mode']): RedisClie
 
 type RawEntry = [id: string, fields: string[]]
 
-function toEvent([id, fields]: RawEntry): TopicEvent {
-  const get = (name: string) => {
-    const i = fields.indexOf(name)
-    return i >= 0 && i % 2 === 0 ? fields[i + 1] : undefined
-  }
-  return { cursor: id, previous: get('p') ?? CURSOR_ORIGIN, messageId: get('m') ?? '', nodes: Number(get('c') ?? 0) }
+/** A stream entry's fields by name (names sit at even positions; a value may equal a name). */
+function fieldsOf(flat: string[]): Map<string, string> {
+  const fields = new Map<string, string>()
+  for (let i = 0; i + 1 < flat.length; i += 2) fields.set(flat[i]!, flat[i + 1]!)
+  return fields
+}
+
+function toEvent([id, flat]: RawEntry): TopicEvent {
+  const fields = fieldsOf(flat)
+  return { cursor: id, previous: fields.get('p') ?? CURSOR_ORIGIN, messageId: fields.get('m') ?? '', nodes: Number(fields.get('c') ?? 0) }
 }
 
 function assertName(what: string, value: string): void {
@@ -160,9 +176,9 @@ export class RedisProxyStore implements ProxyStore {
       // The log lost what we had not read (trimmed past us) or restarted below us (Redis lost its data).
       const trimmed = !fromStart && first[0] !== undefined && compareCursors(first[0][0], after) > 0
       const restarted = !fromStart && (last[0] === undefined || compareCursors(last[0][0], after) < 0)
-      const changes = entries.map(([, fields]): SubscriptionChange => {
-        const field = (name: string) => fields[fields.indexOf(name) + 1] ?? ''
-        return { clientId: field('c'), topic: field('t'), op: field('o') === 'unsubscribe' ? 'unsubscribe' : 'subscribe' }
+      const changes = entries.map(([, flat]): SubscriptionChange => {
+        const fields = fieldsOf(flat)
+        return { clientId: fields.get('c') ?? '', topic: fields.get('t') ?? '', op: fields.get('o') === 'unsubscribe' ? 'unsubscribe' : 'subscribe' }
       })
       const next = entries.at(-1)?.[0] ?? (restarted ? (last[0]?.[0] ?? CURSOR_ORIGIN) : after)
       return { changes, next, complete: !trimmed && !restarted }
@@ -207,9 +223,10 @@ export class RedisProxyStore implements ProxyStore {
         if (/no such key/i.test(err.message)) return undefined
         throw err
       }) as unknown[] | undefined
-      if (info === undefined) return CURSOR_ORIGIN
-      const i = info.indexOf('last-generated-id')
-      return i >= 0 ? String(info[i + 1]) : CURSOR_ORIGIN
+      for (let i = 0; info !== undefined && i + 1 < info.length; i += 2) {
+        if (info[i] === 'last-generated-id') return String(info[i + 1])
+      }
+      return CURSOR_ORIGIN
     })
   }
 

@@ -3,6 +3,7 @@ import { DeliveryHub } from '../delivery/hub.js'
 import { SubscriptionWatch } from '../store/watch.js'
 import { arrive, RecordingSink } from './support/delivery.js'
 import { replayAcrossReplicas } from './support/replay-scenario.js'
+import { waitFor } from './support/redis-server.js'
 import { LOCAL_REDIS, openStore, removePrefix, testPrefix } from './support/store.js'
 
 let cleanup: (() => Promise<void> | void)[] = []
@@ -79,7 +80,9 @@ describe('replay', () => {
     expect(sink.delivered[0]).toMatchObject({ topic: 'late-topic', messageId: 'first', nodes: 4 })
     expect(local.stats()).toEqual({ attachments: 1, tails: ['late-topic'] })
     await elsewhere.unsubscribe('roamer', 'late-topic')
-    await waitUntil(() => local.stats().tails.length === 0)
+    await waitFor('the tail to stop', async () => (local.stats().tails.length === 0 ? true : undefined))
+    await local.close() // writes every cursor still to be written
+    expect(await elsewhere.cursors('roamer', ['late-topic'])).toEqual(new Map())
   })
 
   it('serves one client_id connected twice on both connections', async () => {
@@ -95,11 +98,3 @@ describe('replay', () => {
     expect(one.ids()).toEqual(two.ids())
   })
 })
-
-async function waitUntil(test: () => boolean): Promise<void> {
-  const deadline = Date.now() + 10_000
-  while (!test()) {
-    if (Date.now() > deadline) throw new Error('condition not met in 10 s')
-    await new Promise((r) => setTimeout(r, 20))
-  }
-}

@@ -2,7 +2,7 @@ import * as grpc from '@grpc/grpc-js'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { clientChannelOptions } from '../../common/grpc-options.js'
 import { loadProxyProto, type ProxyMessage, type ProxyStreamClient } from '../../common/proto.js'
-import { getJson, postJson, startCluster, topicMeshReady, waitFor, waitForAsync, type TestCluster } from './support/cluster.js'
+import { getJson, postJson, startCluster, TestWs, topicMeshReady, waitFor, waitForAsync, type TestCluster } from './support/cluster.js'
 
 /** The published ProxyStream service, through a real gRPC client. */
 describe('proxy gRPC ProxyStream', () => {
@@ -58,6 +58,30 @@ describe('proxy gRPC ProxyStream', () => {
     expect(frames[3]!.message.toString()).toContain('topic not assigned')
     call.write({ type: 'unsubscribe', topic: 'grpc-topic' })
     await waitForAsync('unsubscribed', async () => !(await topicsOf('grpc-a')).includes('grpc-topic'))
+  })
+
+  it('replays from the cursor given as `since` metadata', async () => {
+    await postJson(http, '/api/v1/subscribe', { client_id: 'grpc-since', topic: 'grpc-since', threshold: 0.5 })
+    await topicMeshReady(cluster.nodes, 'grpc-since')
+    const first = open()
+    first.call.write({ client_id: 'grpc-since' })
+    for (const text of ['one', 'two', 'three']) await postJson(http, '/api/v1/publish', { client_id: 'grpc-since', topic: 'grpc-since', message: text })
+    await waitFor('3 live', () => first.frames.length === 3)
+    first.call.cancel()
+    // The cursors come with the WebSocket frames: replay everything there with since=0-0.
+    const probe = new TestWs(http, 'client_id=grpc-since&since=0-0')
+    await waitFor('probe replay', () => probe.frames.length === 3)
+    probe.ws.terminate()
+    const metadata = new grpc.Metadata()
+    metadata.set('since', probe.frames[0]!.cursor)
+    const call = client.ClientStream(metadata)
+    const frames: ProxyMessage[] = []
+    call.on('data', (frame: ProxyMessage) => frames.push(frame))
+    call.on('error', () => {})
+    calls.push(call)
+    call.write({ client_id: 'grpc-since' })
+    await waitFor('2 replayed', () => frames.length === 2)
+    expect(frames.map((f) => f.message.toString())).toEqual(['two', 'three'])
   })
 
   it('ends a stream whose first frame has no client_id with INVALID_ARGUMENT', async () => {

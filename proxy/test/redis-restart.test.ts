@@ -29,6 +29,9 @@ describe.skipIf(!redisServerPath)('Redis restarted under two replicas', () => {
     await redis.kill()
     const down = await getJson(a, '/api/v1/health')
     expect(down.json).toMatchObject({ status: 'unavailable', redis: 'unreachable' })
+    const refused = await postJson(a, '/api/v1/publish', { client_id: 'survivor', topic: 'restart', message: 'while down' })
+    expect(refused.status).toBe(503)
+    expect(refused.json.error).toContain('state store unavailable')
     await redis.restart()
 
     for (const port of [a, b]) await waitForAsync('health ok again', async () => (await getJson(port, '/api/v1/health')).status === 200)

@@ -19,6 +19,14 @@ describe('two proxy replicas on 4 nodes', () => {
     const { json } = await postJson(port, '/api/v1/subscribe', { client_id: client, topic, threshold })
     expect(json.status).toBe('subscribed')
   }
+  /** Subscribes each client (on `subscribeOn` with its threshold), waits for the topic's mesh, connects each over WebSocket to `connectTo`. */
+  const clientsOf = async (topic: string, clients: Array<{ id: string; threshold: number; subscribeOn: number; connectTo: number }>) => {
+    for (const c of clients) await subscribe(c.subscribeOn, c.id, topic, c.threshold)
+    await topicMeshReady(cluster.nodes, topic)
+    const sockets = clients.map((c) => connect(c.connectTo, `client_id=${c.id}`))
+    await Promise.all(sockets.map((ws) => ws.opened))
+    return sockets
+  }
   const publish = async (port: number, client: string, topic: string, message: string) => {
     const { status, json } = await postJson(port, '/api/v1/publish', { client_id: client, topic, message })
     expect(status, JSON.stringify(json)).toBe(200)
@@ -37,12 +45,10 @@ describe('two proxy replicas on 4 nodes', () => {
 
   it('delivers at threshold 0.1 after one node and at 1.0 only once all four hold the message', async () => {
     const topic = 'thresholds'
-    await subscribe(a, 'low', topic, 0.1)
-    await subscribe(b, 'high', topic, 1.0)
-    await topicMeshReady(cluster.nodes, topic)
-    const low = connect(a, 'client_id=low')
-    const high = connect(b, 'client_id=high')
-    await Promise.all([low.opened, high.opened])
+    const [low, high] = (await clientsOf(topic, [
+      { id: 'low', threshold: 0.1, subscribeOn: a, connectTo: a },
+      { id: 'high', threshold: 1.0, subscribeOn: b, connectTo: b },
+    ])) as [TestWs, TestWs]
     const id = await publish(a, 'low', topic, 'threshold test')
     await waitFor('both deliveries', () => low.frames.length === 1 && high.frames.length === 1)
     expect(low.frames[0]).toMatchObject({ message_id: id, nodes: 1 })
@@ -51,12 +57,10 @@ describe('two proxy replicas on 4 nodes', () => {
 
   it('with a node down, holds back a 1.0 message (while 0.75 gets it) and delivers what is published after the node is back', async () => {
     const topic = 'node-down'
-    await subscribe(a, 'all-of-them', topic, 1.0)
-    await subscribe(a, 'three-of-four', topic, 0.75)
-    await topicMeshReady(cluster.nodes, topic)
-    const all = connect(b, 'client_id=all-of-them')
-    const three = connect(a, 'client_id=three-of-four')
-    await Promise.all([all.opened, three.opened])
+    const [all, three] = (await clientsOf(topic, [
+      { id: 'all-of-them', threshold: 1.0, subscribeOn: a, connectTo: b },
+      { id: 'three-of-four', threshold: 0.75, subscribeOn: a, connectTo: a },
+    ])) as [TestWs, TestWs]
 
     await cluster.stopNode(3)
     const held = await publish(a, 'all-of-them', topic, 'while node 4 is down')
@@ -78,10 +82,7 @@ describe('two proxy replicas on 4 nodes', () => {
   }, 60_000)
 
   it('serves over WebSocket on replica B a client that subscribed on replica A', async () => {
-    await subscribe(a, 'roamer', 'roaming', 0.5)
-    await topicMeshReady(cluster.nodes, 'roaming')
-    const ws = connect(b, 'client_id=roamer')
-    await ws.opened
+    const [ws] = (await clientsOf('roaming', [{ id: 'roamer', threshold: 0.5, subscribeOn: a, connectTo: b }])) as [TestWs]
     await publish(a, 'roamer', 'roaming', 'from A to B')
     await waitFor('delivery on B', () => ws.frames.length === 1)
     expect(ws.texts()).toEqual(['from A to B'])
@@ -89,10 +90,7 @@ describe('two proxy replicas on 4 nodes', () => {
 
   it('replays the 100 messages published while a client was away, in order, on the other replica, then goes on live, without duplicates', async () => {
     const topic = 'replay'
-    await subscribe(a, 'traveller', topic, 0.5)
-    await topicMeshReady(cluster.nodes, topic)
-    const first = connect(a, 'client_id=traveller')
-    await first.opened
+    const [first] = (await clientsOf(topic, [{ id: 'traveller', threshold: 0.5, subscribeOn: a, connectTo: a }])) as [TestWs]
     await publish(a, 'traveller', topic, 'before')
     await waitFor('live delivery', () => first.frames.length === 1)
     await first.close()
@@ -119,10 +117,7 @@ describe('two proxy replicas on 4 nodes', () => {
 
   it('replays from an explicit since=<cursor> instead of the stored cursor', async () => {
     const topic = 'since'
-    await subscribe(a, 'rewinder', topic, 0.25)
-    await topicMeshReady(cluster.nodes, topic)
-    const ws = connect(a, 'client_id=rewinder')
-    await ws.opened
+    const [ws] = (await clientsOf(topic, [{ id: 'rewinder', threshold: 0.25, subscribeOn: a, connectTo: a }])) as [TestWs]
     for (let i = 0; i < 5; i++) await publish(a, 'rewinder', topic, `s${i}`)
     await waitFor('5 live', () => ws.frames.length === 5)
     await ws.close()

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { StoreKeys } from '../store/keys.js'
+import { compareCursors, isCursor } from '../store/redis-store.js'
 
 /** The part of a key Redis Cluster hashes (its rules: first `{`, then the next `}`, non-empty). */
 function hashTag(key: string): string {
@@ -27,5 +28,16 @@ describe('StoreKeys', () => {
     expect(new Set(topics.map((t) => hashTag(keys.topicStream(t)))).size).toBe(topics.length)
     expect(keys.message('t', 'x:cursors')).not.toBe(keys.cursors('t'))
     for (const key of [...streams, keys.clientTopics('x')]) expect(key.startsWith('app:')).toBe(true)
+  })
+})
+
+describe('cursors', () => {
+  it('order numerically and accept only canonical stream ids', () => {
+    const sorted = ['0-0', '0-1', '9-0', '9-10', '10-0', '10-2', '1796163515768-0', '1796163515768-11']
+    const shuffled = [...sorted].reverse()
+    expect(shuffled.sort(compareCursors)).toEqual(sorted)
+    expect(compareCursors('5-5', '5-5')).toBe(0)
+    for (const good of sorted) expect(isCursor(good), good).toBe(true)
+    for (const bad of ['', '1', '01-0', '1-01', '-1-0', '1-0-0', 'a-b', '1.5-0', `${'9'.repeat(21)}-0`, ' 1-0']) expect(isCursor(bad), bad).toBe(false)
   })
 })

@@ -1,5 +1,7 @@
+import { Redis } from 'ioredis'
 import { afterEach, describe, expect, it } from 'vitest'
 import { OptimumError } from '../../common/errors.js'
+import { StoreKeys } from '../store/keys.js'
 import type { RedisProxyStore } from '../store/redis-store.js'
 import { CURSOR_ORIGIN } from '../store/store.js'
 import { SubscriptionWatch } from '../store/watch.js'
@@ -117,5 +119,24 @@ describe('SubscriptionWatch', () => {
     await there.unsubscribe('early', 'old-topic')
     await waitFor('old-topic to go', async () => (watch.topics().includes('old-topic') ? undefined : true))
     expect(clients).toEqual(['subscribe:alice:news', 'unsubscribe:early:old-topic'])
+  })
+
+  it('asks for a resync when the change log lost what it had not read (Redis restarted empty)', async () => {
+    const prefix = testPrefix('watch-resync')
+    const s = store(prefix)
+    await s.subscribe('alice', 'news', 0.5)
+    const watch = new SubscriptionWatch({ store: s, intervalMs: 50 })
+    cleanup.push(async () => watch.stop())
+    let resyncs = 0
+    watch.on('resync', () => resyncs++)
+    await watch.start()
+    const raw = new Redis(LOCAL_REDIS)
+    await raw.del(new StoreKeys(prefix).subscriptionChanges(), new StoreKeys(prefix).activeTopics())
+    raw.disconnect()
+    await waitFor('a resync', async () => (resyncs > 0 ? true : undefined))
+    expect(watch.topics()).toEqual([])
+    // And it follows the new log from its start.
+    await s.subscribe('bob', 'fresh', 0.5)
+    await waitFor('fresh to become active', async () => (watch.topics().includes('fresh') ? true : undefined))
   })
 })

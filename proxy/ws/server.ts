@@ -131,10 +131,10 @@ export class WsServer {
   }
 
   /** False (slow consumer) when the frame would take the connection past its buffer; true when sent or when the socket is closing anyway. */
-  private send(ws: WebSocket, frame: string, onSent?: () => void): boolean {
+  private send(ws: WebSocket, frame: Buffer, onSent?: () => void): boolean {
     if (ws.readyState !== WebSocket.OPEN) return true
-    if (ws.bufferedAmount + Buffer.byteLength(frame) > this.options.bufferBytes) return false
-    ws.send(frame, (err) => {
+    if (ws.bufferedAmount + frame.length > this.options.bufferBytes) return false
+    ws.send(frame, { binary: false }, (err) => {
       if (!err) onSent?.()
     })
     return true

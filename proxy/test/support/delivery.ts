@@ -13,13 +13,14 @@ export class RecordingSink implements DeliverySink {
   private readonly queued: Delivery[] = []
 
   /**
-   * `capacity`: deliveries that may wait unsent before push returns false;
-   * `autoSend`: write each delivery at once (confirming it with `sent`).
+   * `autoSend`: write each delivery at once (confirming it with `sent`);
+   * otherwise write the first `sendFirst` and then queue up to `capacity`
+   * unsent ones before push returns false (a client that stopped reading).
    */
-  constructor(private readonly options: { capacity?: number; autoSend?: boolean } = {}) {}
+  constructor(private readonly options: { capacity?: number; autoSend?: boolean; sendFirst?: number } = {}) {}
 
   push(delivery: Delivery): boolean {
-    if (this.options.autoSend ?? true) {
+    if ((this.options.autoSend ?? true) || this.delivered.length < (this.options.sendFirst ?? 0)) {
       this.delivered.push(delivery)
       // Like a ws send callback: confirmed a little later, not inside push.
       queueMicrotask(() => this.attachment?.sent(delivery))
