@@ -66,7 +66,7 @@ export class Partners {
   }
 
   /** Publishes through `pool` that survive a node's or this replica's death; starts this replica's queue worker. */
-  durable(pool: NodePublisher & { size: number }): DurablePublisher {
+  durable(pool: NodePublisher & { size: number; status(): Array<{ state: string }> }): DurablePublisher {
     const queue = new PublishQueue({
       connection: this.redis,
       workerConnection: this.workerRedis,
@@ -74,6 +74,7 @@ export class Partners {
       publisher: pool,
       arrivals: new StoreArrivalCheck(this.redis, this.config.redisPrefix),
       nodesNeeded: Math.min(2, pool.size),
+      nodesUp: () => pool.status().filter((n) => n.state === 'up').length,
       config: this.config.durablePublish,
       log: this.log.child({ part: 'publish-queue' }),
     })

@@ -1,4 +1,4 @@
-import { Queue, Worker, type Job } from 'bullmq'
+import { DelayedError, Queue, Worker, type Job } from 'bullmq'
 import type { DurablePublishConfig } from '../../common/config/index.js'
 import { isOptimumError, OptimumError } from '../../common/errors.js'
 import type { Logger } from '../../common/logger.js'
@@ -35,6 +35,8 @@ export interface PublishQueueOptions {
   log: Logger
   /** Delay before the first retry of a publish not yet confirmed (ms), doubled each time; default 1000. */
   retryBackoffMs?: number
+  /** Nodes this replica reaches now: with none, a due job is left to other replicas without using an attempt. */
+  nodesUp?(): number
 }
 
 export interface PublishQueueStats {
@@ -79,7 +81,7 @@ export class PublishQueue {
   /** Start this replica's worker (every replica runs one). */
   start(): void {
     const { log } = this.options
-    this.worker = new Worker<PublishJob>(QUEUE, (job) => this.process(job), {
+    this.worker = new Worker<PublishJob>(QUEUE, (job, token) => this.process(job, token), {
       connection: this.options.workerConnection,
       prefix: `${this.options.prefix}{q}`,
       concurrency: 16,
@@ -146,11 +148,16 @@ export class PublishQueue {
     if ((await within(this.queue.close(), CLOSE_TIMEOUT_MS)) === TIMED_OUT) this.options.log.warn('publish queue did not close in time')
   }
 
-  private async process(job: Job<PublishJob>): Promise<void> {
+  private async process(job: Job<PublishJob>, token: string | undefined): Promise<void> {
     const { topic, messageId } = job.data
     const { arrivals, publisher, nodesNeeded, log } = this.options
     const holding = await arrivals.nodesHolding(topic, messageId)
     if (holding >= nodesNeeded) return
+    if (this.options.nodesUp?.() === 0) {
+      // This replica cannot send it: back to the delayed set for any replica, the attempt not counted.
+      await job.moveToDelayed(Date.now() + (this.options.retryBackoffMs ?? 1_000), token)
+      throw new DelayedError()
+    }
     try {
       const result = await within(publisher.publish(topic, Buffer.from(job.data.data, 'base64'), messageId), this.options.config.deadlineMs)
       if (result === TIMED_OUT) throw new Error(`no node acked within ${this.options.config.deadlineMs} ms`)

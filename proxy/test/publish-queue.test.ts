@@ -72,8 +72,9 @@ function connection(worker = false): Redis {
   return redis
 }
 
-function replica(network: StandInNetwork, options: { worker?: boolean; redis?: Redis } = {}): { queue: PublishQueue; publisher: DurablePublisher } {
+function replica(network: StandInNetwork, options: { worker?: boolean; redis?: Redis; nodesUp?: () => number } = {}): { queue: PublishQueue; publisher: DurablePublisher } {
   const pool = network.pool()
+  const nodesUp = options.nodesUp ?? (() => network.up.size)
   const queue = new PublishQueue({
     connection: options.redis ?? connection(),
     workerConnection: connection(true),
@@ -84,6 +85,7 @@ function replica(network: StandInNetwork, options: { worker?: boolean; redis?: R
     config,
     log: silentLogger,
     retryBackoffMs: 100,
+    nodesUp,
   })
   if (options.worker !== false) queue.start()
   open.push(queue)
@@ -165,6 +167,19 @@ describe('durable publish', () => {
     network.up.add('n1')
     await waitFor('the message in the network', () => network.deliveries.length > 0, 10_000)
     expect(network.deliveries).toEqual([messageId])
+  })
+
+  it('a replica that reaches no node leaves due jobs to one that does', async () => {
+    const network = new StandInNetwork(['n1', 'n2'])
+    const cutOff = replica(network, { nodesUp: () => 0 })
+    const messageId = id()
+    await cutOff.queue.accept('t', payload, messageId)
+    await cutOff.queue.retrySoon(messageId)
+    await expect.poll(async () => (await cutOff.queue.stats()).depth, { timeout: 5_000 }).toBe(1) // due, but not for this replica
+    replica(network)
+    await waitFor('the message in the network', () => network.deliveries.length > 0, 10_000)
+    expect(network.deliveries).toEqual([messageId])
+    expect((await cutOff.queue.stats()).republished).toBe(0)
   })
 
   it('the same message id accepted twice is one job', async () => {

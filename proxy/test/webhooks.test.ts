@@ -209,11 +209,18 @@ describe('webhook sink', () => {
     const tracker = new SentTracker()
     const sent: string[] = []
     tracker.setAttachment({ clientId: 'x', sent: (d) => sent.push(d.messageId), detach: async () => {} })
-    const target = { clientId: 'ssrf', topic: 'news', url: receiver.url }
-    const s = new WebhookSink({ clientId: 'ssrf', target: () => target, config, guard: strict, registry, tracker, log: silentLogger, onClose: () => {} })
+    // A literal address is refused before connecting; a name when it resolves (at every connection: no DNS rebinding).
+    const urls = [receiver.url, receiver.url.replace('127.0.0.1', 'localhost')]
+    const s = new WebhookSink({ clientId: 'ssrf', target: () => ({ clientId: 'ssrf', topic: 'news', url: urls[sent.length]! }), config, guard: strict, registry, tracker, log: silentLogger, onClose: () => {} })
     s.push(delivery(1))
-    await waitFor('refused', () => sent.length === 1, 10_000)
+    s.push(delivery(2))
+    await waitFor('both refused', () => sent.length === 2, 10_000)
     expect(receiver.attempts).toHaveLength(0)
+    const failures = (await registry.stats()).recentFailures.filter((f) => f.clientId === 'ssrf')
+    expect(failures.map((f) => [f.attempts, f.error])).toEqual([
+      [1, expect.stringMatching(/private, loopback/)],
+      [1, expect.stringMatching(/private, loopback/)],
+    ])
   })
 })
 
