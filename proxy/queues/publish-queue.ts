@@ -109,8 +109,9 @@ export class PublishQueue {
       delay: config.confirmMs,
       attempts: config.attempts,
       backoff: { type: 'exponential', delay: this.options.retryBackoffMs ?? 1_000 },
-      removeOnComplete: { age: 3_600, count: 100_000 },
-      removeOnFail: { age: 86_400 },
+      // A job holds the message's bytes: gone once confirmed (a late repeat finds the receipts and ends at once).
+      removeOnComplete: true,
+      removeOnFail: { age: 86_400, count: 1_000 },
     })
     let outcome: unknown
     try {
