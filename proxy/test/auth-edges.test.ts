@@ -9,7 +9,7 @@ import { WebSocket } from 'ws'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { clientChannelOptions } from '../../common/grpc-options.js'
 import { loadProxyProto, type ProxyStreamClient } from '../../common/proto.js'
-import { startCluster, topicMeshReady, type TestCluster } from './support/cluster.js'
+import { startCluster, topicMeshReady, waitFor, type TestCluster } from './support/cluster.js'
 import { JwksServer, signingKey, signToken, type SigningKey } from './support/jwks.js'
 
 const AUDIENCE = 'https://optimum.test/api'
@@ -107,5 +107,27 @@ describe('auth on the edges of two replicas', () => {
     const metadata = new grpc.Metadata()
     metadata.set('authorization', `Bearer ${await token({ client_id: 'alice', max_publish_per_sec: 100 })}`)
     expect(await publish(metadata)).toEqual({ code: 0, status: 'published' })
+  })
+
+  it('gRPC ClientStream: the token opens the stream and each publish frame counts against its limits', async () => {
+    expect(await new Promise((resolve) => {
+      const refused = grpcClient.ClientStream(new grpc.Metadata())
+      refused.on('data', () => {})
+      refused.on('error', (err: grpc.ServiceError) => resolve(err.code))
+      refused.write({ client_id: 'streamer', type: 'subscribe', topic: 'stream-limits' })
+    })).toBe(grpc.status.UNAUTHENTICATED)
+
+    const metadata = new grpc.Metadata()
+    metadata.set('authorization', `Bearer ${await token({ client_id: 'streamer', max_publish_per_hour: 1, max_publish_per_sec: 100 })}`)
+    const call = grpcClient.ClientStream(metadata)
+    const frames: Array<{ type: string; message: Buffer }> = []
+    call.on('data', (frame: { type: string; message: Buffer }) => frames.push(frame))
+    call.on('error', () => {})
+    call.write({ client_id: 'streamer', type: 'subscribe', topic: 'stream-limits' })
+    call.write({ client_id: 'streamer', type: 'publish', topic: 'stream-limits', message: Buffer.from('first') })
+    call.write({ client_id: 'streamer', type: 'publish', topic: 'stream-limits', message: Buffer.from('second') })
+    await waitFor('the refusal of the second publish', () => frames.some((f) => f.type === 'error'), 15_000)
+    expect(String(frames.find((f) => f.type === 'error')!.message)).toMatch(/max_publish_per_hour/)
+    call.cancel()
   })
 })
