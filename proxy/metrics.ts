@@ -1,4 +1,4 @@
-import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client'
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
 
 /** Read at scrape time from the objects that hold the values. */
 export interface ProxyMetricSources {
@@ -17,6 +17,7 @@ export class ProxyMetrics {
   readonly delivered: Counter<'transport'>
   readonly slowConsumers: Counter<'transport'>
   readonly arrivals: Counter<'node'>
+  readonly nodePublish: Histogram<'node'>
 
   constructor(sources: ProxyMetricSources, labels: Record<string, string> = {}) {
     const registers = [this.registry]
@@ -50,6 +51,13 @@ export class ProxyMetrics {
       name: 'optimum_proxy_node_arrivals_total',
       help: 'Messages the nodes delivered to this replica, by node',
       labelNames: ['node'],
+      registers,
+    })
+    this.nodePublish = new Histogram({
+      name: 'optimum_proxy_node_publish_seconds',
+      help: 'Time a node took to ack a publish (the unary Publish call), by node',
+      labelNames: ['node'],
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
       registers,
     })
     new Gauge({

@@ -59,6 +59,7 @@ export async function startProxy(config: ProxyConfig, log: Logger, version: Vers
         metrics.arrivals.inc({ node: arrival.node })
         await store.recordArrival(arrival)
       },
+      onPublished: (node, seconds) => metrics.nodePublish.observe({ node }, seconds),
     })
     pool.start()
     stack.push(() => pool.stop())

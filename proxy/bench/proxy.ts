@@ -97,19 +97,40 @@ const post = async (port: number, route: string, body: unknown) => {
   await response.arrayBuffer()
 }
 
-/** Steps up the rates until one is not sustained. */
-async function climb(label: string, k: number, pool: ClientPool, publish: (body: string) => Promise<unknown>): Promise<StepResult[]> {
-  const steps: StepResult[] = []
+/** Sum and count of `optimum_proxy_node_publish_seconds` over both replicas: how long the nodes took to ack. */
+async function nodePublishTotals(): Promise<{ sum: number; count: number }> {
+  const totals = { sum: 0, count: 0 }
+  for (const port of replicas) {
+    const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text()
+    for (const [, kind, value] of text.matchAll(/^optimum_proxy_node_publish_seconds_(sum|count)\{[^}]*\} (\S+)$/gm)) {
+      totals[kind as 'sum' | 'count'] += Number(value)
+    }
+  }
+  return totals
+}
+
+type ClimbStep = StepResult & { node_ack_mean_ms?: number | null }
+
+/** Steps up the rates until one is not sustained; for the proxy, also the nodes' mean publish ack time per step. */
+async function climb(label: string, k: number, pool: ClientPool, publish: (body: string) => Promise<unknown>): Promise<ClimbStep[]> {
+  const steps: ClimbStep[] = []
   for (const rate of rates) {
-    const step = await runStep(rate, values.seconds, values.size, k, pool, publish)
+    const before = label === 'proxy' ? await nodePublishTotals() : undefined
+    const step: ClimbStep = await runStep(rate, values.seconds, values.size, k, pool, publish)
+    if (before) {
+      const after = await nodePublishTotals()
+      const count = after.count - before.count
+      step.node_ack_mean_ms = count > 0 ? Math.round(((after.sum - before.sum) / count) * 10_000) / 10 : null
+    }
     steps.push(step)
-    say(`${label} K=${k} ${rate} msg/s: ${step.delivered}/${step.expected} delivered, p50 ${step.p50_ms} ms, p99 ${step.p99_ms} ms (halves ${step.first_half_p50_ms}/${step.second_half_p50_ms} ms, publish p50 ${step.publish_p50_ms} ms)${step.sustained ? '' : ' (not sustained)'}`)
+    const ack = step.node_ack_mean_ms === undefined ? '' : `, node ack mean ${step.node_ack_mean_ms} ms`
+    say(`${label} K=${k} ${rate} msg/s: ${step.delivered}/${step.expected} delivered, p50 ${step.p50_ms} ms, p99 ${step.p99_ms} ms (halves ${step.first_half_p50_ms}/${step.second_half_p50_ms} ms, publish p50 ${step.publish_p50_ms} ms${ack})${step.sustained ? '' : ' (not sustained)'}`)
     if (!step.sustained) break
   }
   return steps
 }
 
-const best = (steps: StepResult[]) => Math.max(0, ...steps.filter((s) => s.sustained).map((s) => s.rate))
+const best = (steps: ClimbStep[]) => Math.max(0, ...steps.filter((s) => s.sustained).map((s) => s.rate))
 
 const results: Record<string, unknown> = {}
 const redis = new Redis(REDIS_URL)

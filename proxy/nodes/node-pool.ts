@@ -10,6 +10,8 @@ export interface NodePoolOptions {
   log: Logger
   publishTimeoutMs: number
   onDelivery(delivery: Arrival): Promise<void>
+  /** Called with how long each successful node publish took. */
+  onPublished?(node: string, seconds: number): void
   backoff?: BackoffPolicy
 }
 
@@ -80,7 +82,9 @@ export class NodePool {
     let last: OptimumError | undefined
     for (const link of order) {
       try {
+        const began = performance.now()
         const ack = await link.publish(topic, data, messageId, this.options.publishTimeoutMs)
+        this.options.onPublished?.(link.address, (performance.now() - began) / 1000)
         return { messageId: ack.message_id || messageId, fresh: ack.fresh, node: link.address }
       } catch (err) {
         const error = isOptimumError(err) ? err : new OptimumError('internal', String(err))

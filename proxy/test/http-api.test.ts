@@ -110,6 +110,14 @@ describe('proxy REST API', () => {
     })
   })
 
+  it('takes five rapid publishes (the published test suite), each with its own message_id', async () => {
+    await postJson(port, '/api/publish', { client_id: 'rapid', topic: 'rapid' }) // not subscribed yet: refused
+    await postJson(port, '/api/subscribe', { client_id: 'rapid', topic: 'rapid', threshold: 0.5 })
+    const answers = await Promise.all(Array.from({ length: 5 }, (_, i) => postJson(port, '/api/publish', { client_id: 'rapid', topic: 'rapid', message: `rapid ${i}` })))
+    expect(answers.map((a) => a.json.status)).toEqual(Array(5).fill('published'))
+    expect(new Set(answers.map((a) => a.json.message_id)).size).toBe(5)
+  })
+
   it('publishes message_length random bytes, and answers a retried timestamped publish "deduplicated"', async () => {
     await postJson(port, '/api/v1/subscribe', { client_id: 'dedup', topic: 'dedup-topic', threshold: 0.1 })
     const random = await postJson(port, '/api/v1/publish', { client_id: 'dedup', topic: 'dedup-topic', message_length: 64 })
@@ -147,6 +155,7 @@ describe('proxy REST API', () => {
     const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text()
     expect(metrics).toContain('optimum_proxy_http_requests_total')
     expect(metrics).toMatch(/optimum_proxy_nodes_up 4/)
+    expect(metrics).toMatch(/optimum_proxy_node_publish_seconds_count\{node="127.0.0.1:\d+"\} [1-9]/)
   })
 
   it('answers unknown routes and methods with JSON errors', async () => {
