@@ -155,6 +155,8 @@ export interface ProxyStreamClient extends grpc.Client {
   ClientStream(options?: grpc.CallOptions): grpc.ClientDuplexStream<Partial<ProxyMessage>, ProxyMessage>
   ClientStream(metadata: grpc.Metadata, options?: grpc.CallOptions): grpc.ClientDuplexStream<Partial<ProxyMessage>, ProxyMessage>
   Publish(request: Partial<ProxyPublishRequest>, callback: grpc.requestCallback<ProxyPublishResponse>): grpc.ClientUnaryCall
+  /** With `authorization: Bearer …` metadata when the proxy checks tokens. */
+  Publish(request: Partial<ProxyPublishRequest>, metadata: grpc.Metadata, callback: grpc.requestCallback<ProxyPublishResponse>): grpc.ClientUnaryCall
   Subscribe(request: Partial<ProxySubscribeRequest>, callback: grpc.requestCallback<ProxySubscribeResponse>): grpc.ClientUnaryCall
   ExposeNodes(request: Partial<ExposeNodesRequest>, callback: grpc.requestCallback<ExposeNodesResponse>): grpc.ClientUnaryCall
 }

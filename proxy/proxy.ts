@@ -6,7 +6,7 @@ import { GrpcServer } from './grpc/server.js'
 import { HttpServer } from './http/server.js'
 import { ProxyMetrics } from './metrics.js'
 import { NodePool } from './nodes/node-pool.js'
-import { authFor } from './service/auth.js'
+import { Partners } from './partners.js'
 import { ClientApi } from './service/client-api.js'
 import { createRedisStore } from './store/redis-store.js'
 import { SubscriptionWatch } from './store/watch.js'
@@ -26,7 +26,6 @@ export interface RunningProxy {
  * rebuild from Redis. Ports of 0 pick free ones.
  */
 export async function startProxy(config: ProxyConfig, log: Logger, version: VersionInfo = readVersionInfo()): Promise<RunningProxy> {
-  const auth = authFor(config.enableAuth)
   const stack: Array<() => Promise<void> | void> = []
   const stop = async (): Promise<void> => {
     for (const step of stack.splice(0).reverse()) {
@@ -77,12 +76,18 @@ export async function startProxy(config: ProxyConfig, log: Logger, version: Vers
     stack.push(() => watch.stop())
 
     const hub = new DeliveryHub({ store, nodeCount: pool.size, watch, logger: log })
+    const ports = { http: config.httpPort, grpc: config.grpcPort }
+    const partners = new Partners(config, store, log, () => [ports.http, ports.grpc])
+    stack.push(() => partners.close())
+    const auth = partners.auth
+    partners.registerMetrics(metrics.registry)
     const ws: WsServer = new WsServer({ hub, auth, metrics, log: log.child({ part: 'ws' }), bufferBytes: config.edge.clientBufferBytes })
     stack.push(() => ws.close())
     // Runs before the sockets close: the hub stores every connection's cursor and says `shutdown`.
     stack.push(() => hub.close())
 
-    const api = new ClientApi(store, pool, config.edge, log.child({ part: 'api' }))
+    partners.startWebhooks(hub)
+    const api = new ClientApi(store, partners.durable(pool), config.edge, log.child({ part: 'api' }))
     const grpcServer: GrpcServer = new GrpcServer({
       api,
       hub,
@@ -98,6 +103,7 @@ export async function startProxy(config: ProxyConfig, log: Logger, version: Vers
       api,
       auth,
       store,
+      partners,
       nodes: () => pool.status(),
       connections: () => ({ websocket: ws.connections, grpc: grpcServer.connections }),
       version,
@@ -108,9 +114,9 @@ export async function startProxy(config: ProxyConfig, log: Logger, version: Vers
       onUpgrade: ws.handleUpgrade,
       extend: observers.routes,
     })
-    const httpPort = await http.start()
+    const httpPort = (ports.http = await http.start())
     stack.push(() => http.stop())
-    const grpcPort = await grpcServer.start()
+    const grpcPort = (ports.grpc = await grpcServer.start())
     stack.push(() => grpcServer.stop())
 
     return { ports: { http: httpPort, grpc: grpcPort }, stop }

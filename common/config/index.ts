@@ -16,6 +16,8 @@ export type {
   ProxyConfig,
   RedisMode,
   ProxyEdgeConfig,
+  DurablePublishConfig,
+  WebhookConfig,
 } from './types.js'
 export { ConfigError } from './error.js'
 export { formatHostPort, parseNodeConfig, parseProxyConfig } from './parse.js'

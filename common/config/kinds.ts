@@ -230,3 +230,21 @@ export function redisUrl(): Kind<string> {
     show: (s) => s.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:/@]*):[^@/]*@/i, '$1:***@'),
   }
 }
+
+/** An http:// or https:// URL with a host (http for a provider on a private network, and for tests). */
+export function httpUrl(): Kind<string> {
+  return {
+    accepted: 'an http:// or https:// URL such as https://tenant.auth0.com/.well-known/jwks.json',
+    parse(s) {
+      let url: URL
+      try {
+        url = new URL(s)
+      } catch {
+        throw new Invalid('it is not a URL')
+      }
+      if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Invalid(`its scheme is ${quote(url.protocol)}`)
+      if (url.hostname === '') throw new Invalid('it has no host')
+      return s
+    },
+  }
+}

@@ -123,10 +123,27 @@ export function parseProxyConfig(env: Env): ProxyConfig {
       clientBufferBytes: read(env, V.PROXY_EDGE.clientBufferBytes),
       publishTimeoutMs: read(env, V.PROXY_EDGE.publishTimeoutMs),
     },
+    authJwksUrl: read(env, V.AUTH_JWKS_URL),
+    authIssuer: read(env, V.AUTH_ISSUER),
+    durablePublish: {
+      deadlineMs: read(env, V.PARTNERS.publishDeadlineMs),
+      confirmMs: read(env, V.PARTNERS.publishConfirmMs),
+      attempts: read(env, V.PARTNERS.publishAttempts),
+    },
+    webhooks: {
+      attempts: read(env, V.PARTNERS.webhookAttempts),
+      timeoutMs: read(env, V.PARTNERS.webhookTimeoutMs),
+      backoffMs: read(env, V.PARTNERS.webhookBackoffMs),
+      allowPrivate: read(env, V.PARTNERS.webhookAllowPrivate),
+    },
   }
+  if (config.authJwksUrl === undefined) delete config.authJwksUrl
+  if (config.authIssuer === undefined) delete config.authIssuer
+  // Another identity provider names its key set and issuer itself; Auth0's domain is then not needed.
+  const otherProvider = config.authJwksUrl !== undefined && config.authIssuer !== undefined
   for (const [v, key] of [[V.AUTH0_DOMAIN, 'auth0Domain'], [V.AUTH0_AUDIENCE, 'auth0Audience']] as const) {
     if (config[key] !== undefined) continue
-    if (config.enableAuth) throw ConfigError.invalid(v.name, '', v.accepted, `it is required when ${setting(env, V.ENABLE_AUTH, true)}`)
+    if (config.enableAuth && !(otherProvider && key === 'auth0Domain')) throw ConfigError.invalid(v.name, '', v.accepted, `it is required when ${setting(env, V.ENABLE_AUTH, true)}`)
     delete config[key]
   }
   requireDistinctPorts(env, [

@@ -91,6 +91,29 @@ export interface ProxyConfig {
   /** Deliveries queued per client connection before it is closed as a slow consumer. */
   clientBufferSize: number
   edge: ProxyEdgeConfig
+  /** AUTH_JWKS_URL, when set: instead of Auth0's. */
+  authJwksUrl?: string
+  /** AUTH_ISSUER, when set: instead of Auth0's. */
+  authIssuer?: string
+  durablePublish: DurablePublishConfig
+  webhooks: WebhookConfig
+}
+
+/** Publishes that no node acked in time, retried from a queue (proxy/queues). */
+export interface DurablePublishConfig {
+  deadlineMs: number
+  confirmMs: number
+  attempts: number
+}
+
+/** Deliveries POSTed to subscribers' webhooks (proxy/webhooks). */
+export interface WebhookConfig {
+  attempts: number
+  timeoutMs: number
+  /** First retry delay; doubled each time. */
+  backoffMs: number
+  /** Loopback, private, link-local and metadata targets allowed. */
+  allowPrivate: boolean
 }
 
 /** What the proxy's client-facing servers (HTTP, WebSocket, gRPC) enforce. */

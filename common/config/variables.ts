@@ -10,6 +10,7 @@ import {
   decimal,
   host,
   hostPort,
+  httpUrl,
   int,
   isHostname,
   list,
@@ -159,6 +160,28 @@ export const PROXY_EDGE = {
     'How long one node may take to ack a publish before the proxy tries the next node'),
 }
 
+// ---- partners: auth providers, durable publishes, webhooks (proxy/auth, proxy/queues, proxy/webhooks) ----
+export const AUTH_JWKS_URL = envVar('proxy', 'AUTH_JWKS_URL', '', optional(httpUrl()),
+  'Where token signing keys are published; unset = https://AUTH0_DOMAIN/.well-known/jwks.json')
+export const AUTH_ISSUER = envVar('proxy', 'AUTH_ISSUER', '',
+  optional(text('an issuer without spaces, up to 512 characters', (s) => s.length <= 512 && /^\S+$/.test(s))),
+  'The iss tokens must carry; unset = https://AUTH0_DOMAIN/')
+export const PARTNERS = {
+  publishDeadlineMs: envVar('proxy', 'PROXY_PUBLISH_DEADLINE_MS', '3000', int(100, 120_000, 'milliseconds, 100 to 120000'),
+    'How long a publish waits for a node ack before it is queued for retry on other nodes (and answered published)'),
+  publishConfirmMs: envVar('proxy', 'PROXY_PUBLISH_CONFIRM_MS', '5000', int(100, 600_000, 'milliseconds, 100 to 600000'),
+    'How long after a publish the proxy waits to see the message come back from a node before publishing it again elsewhere'),
+  publishAttempts: envVar('proxy', 'PROXY_PUBLISH_ATTEMPTS', '10', int(1, 1000),
+    'Attempts of a queued publish (on other nodes, from any replica) before it is given up'),
+  webhookAttempts: envVar('proxy', 'WEBHOOK_ATTEMPTS', '5', int(1, 100), 'Attempts of one webhook delivery before it is recorded as failed'),
+  webhookTimeoutMs: envVar('proxy', 'WEBHOOK_TIMEOUT_MS', '5000', int(100, 120_000, 'milliseconds, 100 to 120000'),
+    'How long one webhook POST may take'),
+  webhookBackoffMs: envVar('proxy', 'WEBHOOK_BACKOFF_MS', '500', int(10, 600_000, 'milliseconds, 10 to 600000'),
+    'Wait before the first webhook retry; doubled for each next one'),
+  webhookAllowPrivate: envVar('proxy', 'WEBHOOK_ALLOW_PRIVATE', 'false', bool(),
+    'Allow webhook URLs on loopback, private, link-local and metadata addresses (and the proxy itself)'),
+}
+
 const protocolList = (p: ProtocolVars) => [p.port, p.maxMessageSize, p.meshMin, p.meshTarget, p.meshMax]
 
 /** Every variable, in the order of the README table and .env.example. */
@@ -171,4 +194,5 @@ export const ENV_VARS: readonly EnvVarDoc[] = [
   PROXY_PORT, PROXY_GRPC_PORT, P2P_NODES, ENABLE_AUTH, AUTH0_DOMAIN, AUTH0_AUDIENCE, REDIS_URL, REDIS_PREFIX,
   REDIS_MODE, PROXY_MESSAGE_TTL, PROXY_STREAM_MAX_LEN, PROXY_STREAM_MAX_AGE, PROXY_CLIENT_BUFFER,
   PROXY_EDGE.defaultThreshold, PROXY_EDGE.maxMessageSize, PROXY_EDGE.clientBufferBytes, PROXY_EDGE.publishTimeoutMs,
+  AUTH_JWKS_URL, AUTH_ISSUER, ...Object.values(PARTNERS),
 ].map(({ name, group, default: d, accepted, help }) => ({ name, group, default: d, accepted, help }))

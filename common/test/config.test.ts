@@ -102,6 +102,8 @@ describe('defaults', () => {
       streamMaxAgeSeconds: 3600,
       clientBufferSize: 1024,
       edge: { defaultThreshold: 0.1, maxMessageSize: 1048576, clientBufferBytes: 16777216, publishTimeoutMs: 5000 },
+      durablePublish: { deadlineMs: 3000, confirmMs: 5000, attempts: 10 },
+      webhooks: { attempts: 5, timeoutMs: 5000, backoffMs: 500, allowPrivate: false },
     } satisfies ProxyConfig)
     expect('auth0Domain' in config || 'auth0Audience' in config).toBe(false)
   })
@@ -218,6 +220,19 @@ const CASES: Record<string, Case> = {
   PROXY_MAX_MSG_SIZE: { at: proxy((c) => c.edge.maxMessageSize), good: [['1', 1], ['4194304', 4194304]], bad: ['0', '67108865', '1MB'] },
   PROXY_CLIENT_BUFFER_BYTES: { at: proxy((c) => c.edge.clientBufferBytes), good: [['65536', 65536], ['1073741824', 1073741824]], bad: ['65535', '1073741825', 'lots'] },
   PROXY_PUBLISH_TIMEOUT_MS: { at: proxy((c) => c.edge.publishTimeoutMs), good: [['100', 100], ['120000', 120000]], bad: ['99', '120001', '5s'] },
+  AUTH_JWKS_URL: {
+    at: proxy((c) => c.authJwksUrl),
+    good: [['https://login.example.org/keys', 'https://login.example.org/keys'], ['http://127.0.0.1:8000/jwks.json', 'http://127.0.0.1:8000/jwks.json']],
+    bad: ['login.example.org/keys', 'ftp://h/keys', 'https://', 'not a url'],
+  },
+  AUTH_ISSUER: { at: proxy((c) => c.authIssuer), good: [['https://login.example.org/', 'https://login.example.org/'], ['issuer-1', 'issuer-1']], bad: ['my issuer', 'x'.repeat(513)] },
+  PROXY_PUBLISH_DEADLINE_MS: { at: proxy((c) => c.durablePublish.deadlineMs), good: [['100', 100], ['120000', 120000]], bad: ['99', '120001', '3s'] },
+  PROXY_PUBLISH_CONFIRM_MS: { at: proxy((c) => c.durablePublish.confirmMs), good: [['100', 100], ['600000', 600000]], bad: ['99', '600001', 'soon'] },
+  PROXY_PUBLISH_ATTEMPTS: { at: proxy((c) => c.durablePublish.attempts), good: [['1', 1], ['1000', 1000]], bad: ['0', '1001', 'many'] },
+  WEBHOOK_ATTEMPTS: { at: proxy((c) => c.webhooks.attempts), good: [['1', 1], ['100', 100]], bad: ['0', '101', 'x'] },
+  WEBHOOK_TIMEOUT_MS: { at: proxy((c) => c.webhooks.timeoutMs), good: [['100', 100], ['120000', 120000]], bad: ['99', '120001', '5s'] },
+  WEBHOOK_BACKOFF_MS: { at: proxy((c) => c.webhooks.backoffMs), good: [['10', 10], ['600000', 600000]], bad: ['9', '600001', '1m'] },
+  WEBHOOK_ALLOW_PRIVATE: { at: proxy((c) => c.webhooks.allowPrivate), good: [['true', true], ['no', false]], bad: ['loopback', '2'] },
 }
 
 function parseFor(at: Getter, env: Env): unknown[] {
@@ -381,6 +396,13 @@ describe('auth', () => {
     expect(configError(() => parseProxyConfig({ ...on, AUTH0_DOMAIN: 'tenant.auth0.com', AUTH0_AUDIENCE: '  ' })).message).toBe(
       `AUTH0_AUDIENCE="" is invalid: it is required when ENABLE_AUTH=true; expected ${accepted('AUTH0_AUDIENCE')}`)
     expect(configError(() => parseProxyConfig({ ...on, AUTH0_AUDIENCE: 'x' })).variable).toBe('AUTH0_DOMAIN')
+  })
+
+  it('needs no AUTH0_DOMAIN when AUTH_JWKS_URL and AUTH_ISSUER name another provider', () => {
+    const other = { ...PROXY_BASE, ENABLE_AUTH: 'true', AUTH0_AUDIENCE: 'api', AUTH_JWKS_URL: 'https://id.example.org/jwks', AUTH_ISSUER: 'https://id.example.org/' }
+    expect(parseProxyConfig(other)).toMatchObject({ authJwksUrl: 'https://id.example.org/jwks', authIssuer: 'https://id.example.org/', auth0Audience: 'api' })
+    expect(configError(() => parseProxyConfig({ ...other, AUTH_ISSUER: '' })).variable).toBe('AUTH0_DOMAIN')
+    expect(configError(() => parseProxyConfig({ ...other, AUTH0_AUDIENCE: '' })).variable).toBe('AUTH0_AUDIENCE')
   })
 
   it('carries both when on, and keeps them (validated) when off', () => {

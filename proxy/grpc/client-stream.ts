@@ -45,6 +45,8 @@ const END_BY_HUB_CODE: Readonly<Record<CloseCode, OptimumError['code']>> = {
  */
 export class ClientStreamSession {
   private clientId: string | undefined
+  /** The stream's `authorization` metadata: checked again on each publish frame (the limits apply per publish). */
+  private authorization: string | undefined
   private readonly tracker = new SentTracker()
   private unsent = 0
   private ended = false
@@ -100,7 +102,8 @@ export class ClientStreamSession {
     }
     const metadata = this.call.metadata
     const authorization = metadata.get('authorization')[0]
-    await this.deps.auth.check({ clientId, ...(typeof authorization === 'string' ? { authorization } : {}) })
+    if (typeof authorization === 'string') this.authorization = authorization
+    await this.deps.auth.check({ clientId, ...(this.authorization ? { authorization: this.authorization } : {}) })
     const since = metadata.get('since')[0]
     if (since !== undefined && (typeof since !== 'string' || !isCursor(since))) {
       throw new OptimumError('invalid_argument', 'since must be a cursor such as 1733090000000-0')
@@ -140,6 +143,7 @@ export class ClientStreamSession {
         await api.unsubscribe(clientId, frame.topic)
         return
       case 'publish': {
+        await this.deps.auth.check({ clientId, publishBytes: frame.message.length, ...(this.authorization ? { authorization: this.authorization } : {}) })
         const outcome = await api.publish({ clientId, topic: frame.topic, data: frame.message })
         this.deps.metrics.published.inc({ status: outcome.status })
         return

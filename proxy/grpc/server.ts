@@ -65,9 +65,9 @@ export class GrpcServer {
 
   private handlers(): ProxyStreamHandlers {
     const { api, auth } = this.options
-    const authorize = (call: grpc.ServerUnaryCall<unknown, unknown>, clientId: string) => {
+    const authorize = (call: grpc.ServerUnaryCall<unknown, unknown>, clientId: string, publishBytes?: number) => {
       const authorization = call.metadata.get('authorization')[0]
-      return auth.check({ clientId, ...(typeof authorization === 'string' ? { authorization } : {}) })
+      return auth.check({ clientId, ...(typeof authorization === 'string' ? { authorization } : {}), ...(publishBytes === undefined ? {} : { publishBytes }) })
     }
     return {
       ClientStream: (call) => {
@@ -77,7 +77,7 @@ export class GrpcServer {
       Publish: (call, callback) => {
         if (isUndecodable(call.request)) return callback(undecodable('PublishRequest', call.request))
         const { client_id: clientId, topic, message } = call.request
-        authorize(call, clientId)
+        authorize(call, clientId, message.length)
           .then(() => api.publish({ clientId, topic, data: message }))
           .then(
             (outcome) => {

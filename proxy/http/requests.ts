@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { OptimumError } from '../../common/errors.js'
 import type { PublishInput } from '../service/client-api.js'
+import type { WebhookSpec } from '../webhooks/subscriptions.js'
 import type { RouteFamily } from './families.js'
 
 type Body = Record<string, unknown>
@@ -27,6 +28,18 @@ export function parseSubscribe(body: Body, family: RouteFamily, defaultThreshold
     throw new OptimumError('invalid_argument', 'threshold must be a number from 0 to 1')
   }
   return { clientId, topic, threshold: typeof raw === 'number' ? raw : defaultThreshold }
+}
+
+/** A subscribe's optional `webhook` URL and `webhook_schema` body template (mump2p-cli --webhook, --webhook-schema). */
+export function parseWebhook(body: Body): WebhookSpec | undefined {
+  const { webhook: url, webhook_schema: template } = body
+  if (url === undefined || url === null || url === '') {
+    if (template !== undefined && template !== null && template !== '') throw new OptimumError('invalid_argument', 'webhook_schema needs a webhook URL')
+    return undefined
+  }
+  if (typeof url !== 'string') throw new OptimumError('invalid_argument', 'webhook must be a URL string')
+  if (template !== undefined && template !== null && typeof template !== 'string') throw new OptimumError('invalid_argument', 'webhook_schema must be a string')
+  return { url, ...(typeof template === 'string' && template !== '' ? { template } : {}) }
 }
 
 export function parseUnsubscribe(body: Body, family: RouteFamily): { clientId: string; topic: string } {

@@ -4,18 +4,21 @@ import { OptimumError } from '../../common/errors.js'
 import type { VersionInfo } from '../../common/version.js'
 import type { ProxyMetrics } from '../metrics.js'
 import type { NodeStatus } from '../nodes/node-pool.js'
+import type { Partners } from '../partners.js'
 import type { ClientAuth } from '../service/auth.js'
 import { TOPIC_NOT_ASSIGNED, type ClientApi } from '../service/client-api.js'
 import type { ProxyStore } from '../store/store.js'
 import { readJsonObject } from './body.js'
 import { SEED_FAMILY, V1_FAMILY, type RouteFamily } from './families.js'
-import { parsePublish, parseSubscribe, parseUnsubscribe } from './requests.js'
+import { parsePublish, parseSubscribe, parseUnsubscribe, parseWebhook } from './requests.js'
 import { readUsage } from './usage.js'
 
 export interface RouteDeps {
   api: ClientApi
   auth: ClientAuth
   store: Pick<ProxyStore, 'ping' | 'stats'>
+  /** Webhook subscriptions and the durable-publish and webhook figures of /api/v1/state. */
+  partners: Pick<Partners, 'webhooks' | 'state'>
   nodes(): NodeStatus[]
   connections(): { websocket: number; grpc: number }
   version: VersionInfo
@@ -48,14 +51,17 @@ function addClientRoutes(router: Router, family: RouteFamily, deps: RouteDeps): 
   router.post(`${family.prefix}/subscribe`, async (ctx) => {
     const body = await readJsonObject(ctx.req, limit)
     const { clientId, topic, threshold } = parseSubscribe(body, family, api.defaultThreshold)
+    const webhook = parseWebhook(body)
     await authorize(ctx, deps.auth, clientId)
+    if (webhook) await deps.partners.webhooks.check(webhook)
     await api.subscribe(clientId, [topic], threshold)
+    if (webhook) await deps.partners.webhooks.subscribe(clientId, topic, threshold, webhook)
     ctx.body = family.subscribed(clientId, topic, threshold)
   })
   router.post(`${family.prefix}/publish`, async (ctx) => {
     const body = await readJsonObject(ctx.req, limit)
     const input = parsePublish(body, family, api.maxMessageSize)
-    await authorize(ctx, deps.auth, input.clientId)
+    await authorize(ctx, deps.auth, input.clientId, input.data.length)
     const outcome = await api.publish(input)
     deps.metrics.published.inc({ status: outcome.status })
     ctx.body = family.published(outcome.status, input.clientId, input.topic, outcome.messageId)
@@ -73,7 +79,8 @@ function addV1Routes(router: Router, deps: RouteDeps): void {
     const body = await readJsonObject(ctx.req, 64 * 1024)
     const { clientId, topic } = parseUnsubscribe(body, V1_FAMILY)
     await authorize(ctx, deps.auth, clientId)
-    if (!(await api.unsubscribe(clientId, topic))) throw new OptimumError('not_found', TOPIC_NOT_ASSIGNED)
+    const hadWebhook = await deps.partners.webhooks.unsubscribe(clientId, topic)
+    if (!(await api.unsubscribe(clientId, topic)) && !hadWebhook) throw new OptimumError('not_found', TOPIC_NOT_ASSIGNED)
     ctx.body = { status: 'unsubscribed', client_id: clientId, topic }
   })
   router.get('/api/v1/topics', async (ctx) => {
@@ -114,13 +121,14 @@ function addV1Routes(router: Router, deps: RouteDeps): void {
       streams: stats.topics.map((t) => ({ topic: t.topic, length: t.streamLength, last_cursor: t.lastCursor })),
       nodes: deps.nodes(),
       connections: deps.connections(),
+      ...(await deps.partners.state()),
     }
   })
 }
 
-function authorize(ctx: Koa.Context, auth: ClientAuth, clientId: string): Promise<void> {
+function authorize(ctx: Koa.Context, auth: ClientAuth, clientId: string, publishBytes?: number): Promise<void> {
   const authorization = ctx.get('authorization')
-  return auth.check({ clientId, ...(authorization ? { authorization } : {}) })
+  return auth.check({ clientId, ...(authorization ? { authorization } : {}), ...(publishBytes === undefined ? {} : { publishBytes }) })
 }
 
 function singleQuery(ctx: Koa.Context, name: string): string | undefined {

@@ -4,6 +4,7 @@ import type { Duplex } from 'node:stream'
 import Koa from 'koa'
 import { formatHostPort } from '../../common/config/index.js'
 import { isOptimumError, OptimumError } from '../../common/errors.js'
+import { retryAfterOf } from '../auth/errors.js'
 import { closeGracefully, listen } from '../../common/http-server.js'
 import type { Logger } from '../../common/logger.js'
 import { createProxyRouter, type RouteDeps } from './routes.js'
@@ -34,6 +35,8 @@ export function createHttpApp(deps: RouteDeps & { log: Logger }): Koa {
       if (isOptimumError(err)) {
         ctx.status = HTTP_STATUS_BY_CODE[err.code]
         ctx.body = { error: err.message }
+        const retryAfter = retryAfterOf(err)
+        if (retryAfter !== undefined) ctx.set('Retry-After', String(retryAfter))
         // A refused oversize body may still be arriving: do not keep reading it on this connection.
         if (err.code === 'too_large') ctx.set('Connection', 'close')
       } else {

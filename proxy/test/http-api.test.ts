@@ -189,15 +189,16 @@ describe('proxy REST API', () => {
 })
 
 describe('a proxy whose nodes are all down', () => {
-  it('answers publishes with 503 and health with "unavailable"', async () => {
+  it('queues publishes (Redis holds them until a node is back) and answers health with "unavailable"', async () => {
     const prefix = testPrefix('no-nodes')
     const proxy = await startTestProxy(proxyConfig(`127.0.0.1:${await freePort()}`, prefix))
     try {
       const port = proxy.ports.http
       await postJson(port, '/api/v1/subscribe', { client_id: 'c', topic: 't' })
       const { status, json } = await postJson(port, '/api/v1/publish', { client_id: 'c', topic: 't', message: 'm' })
-      expect(status).toBe(503)
-      expect(json.error).toContain('no P2P node reachable')
+      expect({ status, json }).toMatchObject({ status: 200, json: { status: 'published' } })
+      const state = await getJson(port, '/api/v1/state')
+      expect((state.json.durable_publish as { depth: number; active: number }).depth + (state.json.durable_publish as { active: number }).active).toBe(1)
       const health = await getJson(port, '/api/v1/health')
       expect(health).toMatchObject({ status: 503, json: { status: 'unavailable', nodes_up: 0 } })
     } finally {

@@ -73,7 +73,9 @@ export class WsServer {
     } catch (err) {
       return refuseError(socket, err)
     }
-    const authorization = req.headers.authorization
+    // Browsers cannot set headers on a WebSocket: they may pass the token as ?token=.
+    const token = url.searchParams.get('token')
+    const authorization = req.headers.authorization ?? (token ? `Bearer ${token}` : undefined)
     this.options.auth.check({ clientId, ...(authorization ? { authorization } : {}) }).then(
       () => this.wss.handleUpgrade(req, socket, head, (ws) => this.serve(ws, clientId, since)),
       (err: unknown) => refuseError(socket, err),
