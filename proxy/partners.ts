@@ -14,7 +14,6 @@ import { JwtVerifier } from './auth/jwt-verifier.js'
 import { verifierOptions } from './auth/provider.js'
 import { PublishLimiter } from './auth/publish-limiter.js'
 import type { DeliveryHub } from './delivery/hub.js'
-import { StoreArrivalCheck } from './queues/arrivals.js'
 import { DurablePublisher } from './queues/durable-publisher.js'
 import { PublishQueue, type NodePublisher, type PublishQueueStats } from './queues/publish-queue.js'
 import { OPEN_AUTH, type ClientAuth } from './service/auth.js'
@@ -49,7 +48,7 @@ export class Partners {
   /** `ownPorts`: the proxy's listening ports once bound (webhooks may not point at them). */
   constructor(
     private readonly config: ProxyConfig,
-    store: Pick<ProxyStore, 'subscribe' | 'unsubscribe'>,
+    private readonly store: Pick<ProxyStore, 'subscribe' | 'unsubscribe' | 'nodesHolding'>,
     private readonly log: Logger,
     ownPorts: () => readonly number[],
   ) {
@@ -72,7 +71,7 @@ export class Partners {
       workerConnection: this.workerRedis,
       prefix: this.config.redisPrefix,
       publisher: pool,
-      arrivals: new StoreArrivalCheck(this.redis, this.config.redisPrefix),
+      arrivals: this.store,
       nodesNeeded: Math.min(2, pool.size),
       nodesUp: () => pool.status().filter((n) => n.state === 'up').length,
       config: this.config.durablePublish,

@@ -4,7 +4,7 @@ import { isOptimumError, OptimumError } from '../../common/errors.js'
 import type { Logger } from '../../common/logger.js'
 import type { PublishResult } from '../nodes/node-pool.js'
 import type { RedisClient } from '../store/redis-store.js'
-import type { ArrivalCheck } from './arrivals.js'
+import type { ProxyStore } from '../store/store.js'
 import { TIMED_OUT, within } from './within.js'
 
 /** A publish that must reach the network: what any replica needs to send it again. */
@@ -28,7 +28,8 @@ export interface PublishQueueOptions {
   /** REDIS_PREFIX; the queue's keys live under `<prefix>{q}` (one Cluster slot). */
   prefix: string
   publisher: NodePublisher
-  arrivals: ArrivalCheck
+  /** How a queued publish learns whether the network has it. */
+  arrivals: Pick<ProxyStore, 'nodesHolding'>
   /** Nodes that must hold a message before it counts as in the network (min(2, N)). */
   nodesNeeded: number
   config: DurablePublishConfig

@@ -191,6 +191,11 @@ export class RedisProxyStore implements ProxyStore {
     return last[0]?.[0] ?? CURSOR_ORIGIN
   }
 
+  async nodesHolding(topic: string, messageId: string): Promise<number> {
+    const count = await this.guard('nodesHolding', () => this.client.hget(this.keys.message(topic, messageId), 'c'))
+    return Number(count ?? 0)
+  }
+
   async recordArrival(arrival: Arrival): Promise<ArrivalResult> {
     assertName('node', arrival.node)
     assertName('message id', arrival.messageId)

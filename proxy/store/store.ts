@@ -105,6 +105,8 @@ export interface ProxyStore {
 
   /** Record that `arrival.node` holds the message; idempotent per (message, node). */
   recordArrival(arrival: Arrival): Promise<ArrivalResult>
+  /** How many nodes have delivered the message (cluster-wide); 0 when none did or it expired. */
+  nodesHolding(topic: string, messageId: string): Promise<number>
   /** Events with a cursor greater than `after`, oldest first, at most `limit`. */
   readEvents(topic: string, after: Cursor, limit: number): Promise<TopicEvent[]>
   /** The newest event's cursor, CURSOR_ORIGIN when the stream is empty or absent. */

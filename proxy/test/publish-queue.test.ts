@@ -11,14 +11,14 @@ import type { DurablePublishConfig } from '../../common/config/index.js'
 import { isOptimumError, OptimumError } from '../../common/errors.js'
 import { silentLogger } from '../../common/logger.js'
 import type { PublishResult } from '../nodes/node-pool.js'
-import type { ArrivalCheck } from '../queues/arrivals.js'
 import { DurablePublisher } from '../queues/durable-publisher.js'
 import { PublishQueue, type NodePublisher } from '../queues/publish-queue.js'
 import { waitFor } from './support/cluster.js'
 import { LOCAL_REDIS as TEST_REDIS_URL, removePrefix } from './support/store.js'
+import type { ProxyStore } from '../store/store.js'
 
 /** Nodes in one process: `up` ones ack; a `lossy` one acks and then forgets (it died right after the ack). */
-class StandInNetwork implements ArrivalCheck {
+class StandInNetwork implements Pick<ProxyStore, 'nodesHolding'> {
   readonly up = new Set<string>()
   readonly lossy = new Set<string>()
   readonly held = new Map<string, Set<string>>()

@@ -49,6 +49,8 @@ describe('recordArrival', () => {
     expect(new TextDecoder().decode(message!.data)).toBe('body of m1')
     expect(message!.source).toBe('peer-src')
     expect(expired).toBeUndefined()
+    expect(await store!.nodesHolding('news', 'm1')).toBe(2)
+    expect(await store!.nodesHolding('news', 'never')).toBe(0)
   })
 
   it('gives every count level exactly once when three replicas report four nodes concurrently', async () => {
