@@ -3,7 +3,7 @@ import { OptimumError } from '../../common/errors.js'
 import type { RedisClient } from '../store/redis-store.js'
 import type { ClientLimits } from './claims.js'
 import { LimitExceededError, type LimitName } from './errors.js'
-import { AuthKeys } from './keys.js'
+import { AuthKeys } from '../store/keys.js'
 
 const ADMIT_PUBLISH = readFileSync(new URL('./scripts/admit-publish.lua', import.meta.url), 'utf8')
 const SECOND = 1000

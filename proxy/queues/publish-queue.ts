@@ -4,6 +4,7 @@ import { isOptimumError, OptimumError } from '../../common/errors.js'
 import type { Logger } from '../../common/logger.js'
 import type { PublishResult } from '../nodes/node-pool.js'
 import type { RedisClient } from '../store/redis-store.js'
+import { publishQueuePrefix } from '../store/keys.js'
 import type { ProxyStore } from '../store/store.js'
 import { TIMED_OUT, within } from './within.js'
 
@@ -75,7 +76,7 @@ export class PublishQueue {
   private republished = 0
 
   constructor(private readonly options: PublishQueueOptions) {
-    this.queue = new Queue<PublishJob>(QUEUE, { connection: options.connection, prefix: `${options.prefix}{q}` })
+    this.queue = new Queue<PublishJob>(QUEUE, { connection: options.connection, prefix: publishQueuePrefix(options.prefix) })
     this.queue.on('error', (err) => options.log.debug({ err: err.message }, 'publish queue error'))
   }
 
@@ -84,7 +85,7 @@ export class PublishQueue {
     const { log } = this.options
     this.worker = new Worker<PublishJob>(QUEUE, (job, token) => this.process(job, token), {
       connection: this.options.workerConnection,
-      prefix: `${this.options.prefix}{q}`,
+      prefix: publishQueuePrefix(this.options.prefix),
       concurrency: 16,
       // Publishes are short: a replica that dies mid-attempt leaves its job to the others within seconds, not BullMQ's default minute.
       lockDuration: 10_000,

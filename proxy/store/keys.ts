@@ -1,6 +1,7 @@
 /**
  * Every Redis key of the proxy, built here and nowhere else. Each key carries a
- * Redis Cluster hash tag (`{…}`), so that every script touches one slot:
+ * Redis Cluster hash tag (`{…}`), so that every script touches one slot
+ * (the store's keys first; the limits', webhooks' and tracer's at the end):
  * - `{s}`: all subscription state (client hashes, topic sets, the active set,
  *   the change log), so subscribe/unsubscribe stay atomic in one script;
  * - `{t:<topic>}`: everything of one topic (its stream, message bodies and
@@ -14,6 +15,9 @@
 export function escape(name: string): string {
   return name.replace(/[%{}:]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0')}`)
 }
+
+/** Names inside the limits' and webhooks' keys are base64url: no tag end, no separator, no collision. */
+const b64 = (s: string): string => Buffer.from(s).toString('base64url')
 
 export class StoreKeys {
   constructor(readonly prefix: string) {}
@@ -66,4 +70,101 @@ export class StoreKeys {
   private topicTag(topic: string): string {
     return `${this.prefix}{t:${escape(topic)}}`
   }
+}
+
+/**
+ * The keys of client limits (proxy/auth). Every key of one client carries the hash tag
+ * `{auth:<id>}`, so the admission script touches one Cluster slot; the id is
+ * base64url-encoded, so no name can end the tag early or collide. Each counter
+ * covers one fixed window and expires with it.
+ */
+export class AuthKeys {
+  constructor(readonly prefix: string) {}
+
+  /** Publishes in the second `window` (ms since epoch ÷ 1000). */
+  publishesInSecond(clientId: string, window: number): string {
+    return `${this.clientTag(clientId)}:pub:s:${window}`
+  }
+
+  /** Publishes in the hour `window`. */
+  publishesInHour(clientId: string, window: number): string {
+    return `${this.clientTag(clientId)}:pub:h:${window}`
+  }
+
+  /** Bytes published on UTC day `window`. */
+  bytesOnDay(clientId: string, window: number): string {
+    return `${this.clientTag(clientId)}:bytes:d:${window}`
+  }
+
+  private clientTag(clientId: string): string {
+    return `${this.prefix}{auth:${b64(clientId)}}`
+  }
+}
+
+/**
+ * The keys of webhooks (proxy/webhooks), all in the hash tag `{wh}` (one
+ * Cluster slot: the registry is read whole). Names inside keys are base64url-encoded.
+ */
+export class WebhookKeys {
+  constructor(readonly prefix: string) {}
+
+  /** Hash: field `<client>:<topic>` (encoded) → JSON WebhookTarget. */
+  targets(): string {
+    return `${this.prefix}{wh}:targets`
+  }
+
+  /** Field of `targets` and `counts` for one subscription. */
+  field(clientId: string, topic: string): string {
+    return `${b64(clientId)}:${b64(topic)}`
+  }
+
+  /** String: the replica that delivers this client's webhooks, with a TTL (the lease). */
+  lease(clientId: string): string {
+    return `${this.prefix}{wh}:lease:${b64(clientId)}`
+  }
+
+  /** Hash: `<field>:delivered` / `<field>:failed` → counts. */
+  counts(): string {
+    return `${this.prefix}{wh}:counts`
+  }
+
+  /** Capped list of the latest failed deliveries (JSON), newest first. */
+  failures(): string {
+    return `${this.prefix}{wh}:failures`
+  }
+}
+
+/**
+ * The tracer's keys (proxy/tracer): the proxy prefix, one hash tag, escaped
+ * names. All of them share the tag `{tr}`, so the merge script touches one
+ * slot on a Redis Cluster; the tracer's load is a dashboard's, one slot
+ * carries it.
+ */
+export class TracerKeys {
+  constructor(readonly prefix: string) {}
+
+  /** Hash of one traced message (fields: ../tracer/README.md). TTL: the longest window. */
+  message(messageId: string): string {
+    return `${this.prefix}{tr}:m:${escape(messageId)}`
+  }
+
+  /** Sorted set of message ids by the time the cluster first traced them (ms). */
+  index(): string {
+    return `${this.prefix}{tr}:index`
+  }
+
+  /** Hash of node address (as in P2P_NODES) → ms when a replica last had its link to it up. */
+  nodes(): string {
+    return `${this.prefix}{tr}:nodes`
+  }
+
+  /** String: ms of the last reset; windows never reach before it. */
+  reset(): string {
+    return `${this.prefix}{tr}:reset`
+  }
+}
+
+/** BullMQ's key prefix for the durable publish queue: BullMQ builds the keys under it, all in the tag `{q}`. */
+export function publishQueuePrefix(prefix: string): string {
+  return `${prefix}{q}`
 }

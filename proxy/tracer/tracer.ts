@@ -6,7 +6,7 @@ import { decodeTraceEvent, TraceType } from '../../common/trace-codec.js'
 import type { NodeStatus } from '../nodes/node-pool.js'
 import type { RedisClient } from '../store/redis-store.js'
 import type { Arrival } from '../store/store.js'
-import { TracerKeys } from './keys.js'
+import { TracerKeys } from '../store/keys.js'
 import { computeSnapshot, type TracedMessage, type TracerSnapshot } from './stats.js'
 import { MAX_WINDOW_SECONDS } from './window.js'
 

@@ -1,5 +1,5 @@
 import type { RedisClient } from '../store/redis-store.js'
-import { WebhookKeys } from './keys.js'
+import { WebhookKeys } from '../store/keys.js'
 
 /** Where one subscription's deliveries go. */
 export interface WebhookTarget {
