@@ -1,5 +1,6 @@
 import type { ProxyConfig } from '../common/config/index.js'
 import type { Logger } from '../common/logger.js'
+import type { SidecarResponse } from '../common/proto.js'
 import { readVersionInfo, type VersionInfo } from '../common/version.js'
 import { DeliveryHub } from './delivery/hub.js'
 import { GrpcServer } from './grpc/server.js'
@@ -62,7 +63,7 @@ export async function startProxy(config: ProxyConfig, log: Logger, version: Vers
         await store.recordArrival(arrival)
       },
       onPublished: (node, seconds) => metrics.nodePublish.observe({ node }, seconds),
-      onTrace: (response) => observers.onTrace(response),
+      ...(config.traces ? { onTrace: (response: SidecarResponse) => observers.onTrace(response) } : {}),
     })
     const observers = startObservers(config, store, () => pool.status(), log)
     stack.push(() => observers.stop())

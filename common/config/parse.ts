@@ -117,6 +117,7 @@ export function parseProxyConfig(env: Env): ProxyConfig {
     streamMaxLength: read(env, V.PROXY_STREAM_MAX_LEN),
     streamMaxAgeSeconds: read(env, V.PROXY_STREAM_MAX_AGE),
     clientBufferSize: read(env, V.PROXY_CLIENT_BUFFER),
+    traces: read(env, V.PROXY_TRACES),
     edge: {
       defaultThreshold: read(env, V.PROXY_EDGE.defaultThreshold),
       maxMessageSize: read(env, V.PROXY_EDGE.maxMessageSize),

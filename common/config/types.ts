@@ -90,6 +90,8 @@ export interface ProxyConfig {
   streamMaxAgeSeconds: number
   /** Deliveries queued per client connection before it is closed as a slow consumer. */
   clientBufferSize: number
+  /** Whether the node links ask for trace events (PROXY_TRACES). */
+  traces: boolean
   edge: ProxyEdgeConfig
   /** AUTH_JWKS_URL, when set: instead of Auth0's. */
   authJwksUrl?: string

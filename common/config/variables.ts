@@ -148,6 +148,8 @@ export const PROXY_STREAM_MAX_AGE = envVar('proxy', 'PROXY_STREAM_MAX_AGE', '360
   'Seconds an event stays in its topic stream; replay past them reports a gap')
 export const PROXY_CLIENT_BUFFER = envVar('proxy', 'PROXY_CLIENT_BUFFER', '1024', int(1, 1_000_000),
   'Deliveries queued per client connection before it is closed as a slow consumer (it resumes from its cursor)')
+export const PROXY_TRACES = envVar('proxy', 'PROXY_TRACES', 'false', bool(),
+  'Ask every node for its protocol trace events (the tracer and live view); each node then streams every shard event to every replica')
 // ---- proxy edges (HTTP, WebSocket, gRPC clients) ----
 export const PROXY_EDGE = {
   defaultThreshold: envVar('proxy', 'SUBSCRIBER_THRESHOLD', '0.1', decimal(0, 1),
@@ -192,7 +194,7 @@ export const ENV_VARS: readonly EnvVarDoc[] = [
   ...protocolList(OPTIMUM), OPTIMUM.shardFactor, OPTIMUM.shardMultiplier, OPTIMUM.threshold,
   ...protocolList(GOSSIPSUB),
   PROXY_PORT, PROXY_GRPC_PORT, P2P_NODES, ENABLE_AUTH, AUTH0_DOMAIN, AUTH0_AUDIENCE, REDIS_URL, REDIS_PREFIX,
-  REDIS_MODE, PROXY_MESSAGE_TTL, PROXY_STREAM_MAX_LEN, PROXY_STREAM_MAX_AGE, PROXY_CLIENT_BUFFER,
+  REDIS_MODE, PROXY_MESSAGE_TTL, PROXY_STREAM_MAX_LEN, PROXY_STREAM_MAX_AGE, PROXY_CLIENT_BUFFER, PROXY_TRACES,
   PROXY_EDGE.defaultThreshold, PROXY_EDGE.maxMessageSize, PROXY_EDGE.clientBufferBytes, PROXY_EDGE.publishTimeoutMs,
   AUTH_JWKS_URL, AUTH_ISSUER, ...Object.values(PARTNERS),
 ].map(({ name, group, default: d, accepted, help }) => ({ name, group, default: d, accepted, help }))

@@ -3,13 +3,17 @@ import { WebSocket } from 'ws'
 /**
  * K WebSocket clients that time every delivery: each message body starts with
  * `<sequence> <send time in ms>`, so latency is receive time − send time on
- * this process's clock (the publisher runs here too).
+ * this process's clock (the publisher runs here too). A frame's `cursor` (a
+ * stream id, `<ms>-<seq>` on the Redis clock of this same machine) splits that
+ * time into publish → deliverable in the stream and stream → frame.
  */
 export class ClientPool {
   private sockets: WebSocket[] = []
   /** Per delivery of the current step: when it was published (ms) and how long it took. */
   private sentAts: number[] = []
   private latencies: number[] = []
+  /** Per delivery: publish → its event in the topic's stream (ms); absent without a cursor. */
+  private toStream: number[] = []
   delivered = 0
 
   async open(urls: readonly string[]): Promise<void> {
@@ -27,10 +31,11 @@ export class ClientPool {
   }
 
   /** Starts a new step: returns and clears what the last one recorded. */
-  take(): { sentAts: number[]; latencies: number[]; delivered: number } {
-    const taken = { sentAts: this.sentAts, latencies: this.latencies, delivered: this.delivered }
+  take(): { sentAts: number[]; latencies: number[]; toStream: number[]; delivered: number } {
+    const taken = { sentAts: this.sentAts, latencies: this.latencies, toStream: this.toStream, delivered: this.delivered }
     this.sentAts = []
     this.latencies = []
+    this.toStream = []
     this.delivered = 0
     return taken
   }
@@ -55,7 +60,7 @@ export class ClientPool {
 
   private onFrame(data: Buffer): void {
     const now = Date.now()
-    const frame = JSON.parse(data.toString()) as { message?: string }
+    const frame = JSON.parse(data.toString()) as { message?: string; cursor?: string }
     if (typeof frame.message !== 'string') return
     const head = Buffer.from(frame.message.slice(0, 44), 'base64').toString('latin1')
     const sentAt = Number(head.split(' ')[1])
@@ -63,6 +68,8 @@ export class ClientPool {
     this.delivered++
     this.sentAts.push(sentAt)
     this.latencies.push(now - sentAt)
+    const streamAt = typeof frame.cursor === 'string' ? Number(frame.cursor.split('-')[0]) : NaN
+    if (Number.isFinite(streamAt)) this.toStream.push(streamAt - sentAt)
   }
 }
 

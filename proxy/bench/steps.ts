@@ -9,6 +9,8 @@ export interface StepResult {
   delivered: number
   p50_ms: number | null
   p99_ms: number | null
+  /** p50 of publish → the message's event in the topic stream (the rest of p50_ms is stream → WebSocket frame). */
+  stream_p50_ms: number | null
   /** How long a publish call took (REST answer, XADD reply). */
   publish_p50_ms: number | null
   publish_p99_ms: number | null
@@ -68,7 +70,7 @@ export async function runStep(
   const expected = (sent - failed) * clients
   const drainUntil = Date.now() + DRAIN_MS
   while ((inFlight > 0 || pool.delivered < expected) && Date.now() < drainUntil) await delay(20)
-  const { sentAts, latencies, delivered } = pool.take()
+  const { sentAts, latencies, toStream, delivered } = pool.take()
   const p50 = percentile(latencies, 50)
   const p99 = percentile(latencies, 99)
   const middle = start + (seconds * 1000) / 2
@@ -83,6 +85,7 @@ export async function runStep(
     delivered,
     p50_ms: ms(p50),
     p99_ms: ms(p99),
+    stream_p50_ms: ms(percentile(toStream, 50)),
     publish_p50_ms: ms(percentile(publishTimes, 50)),
     publish_p99_ms: ms(percentile(publishTimes, 99)),
     first_half_p50_ms: ms(firstHalf),

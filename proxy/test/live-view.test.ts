@@ -25,7 +25,7 @@ describe.skipIf(CHROMIUM === undefined)('the live view in headless Chromium, 4 o
   beforeAll(async () => {
     nodes = await startNetwork(4, 'optimum')
     await waitFor('4 connected nodes', () => nodes.every((node) => node.view.peers().length >= 3), 20_000)
-    proxy = await startTestProxy(proxyConfig(nodes.map((node) => `127.0.0.1:${node.ports.sidecar}`).join(','), prefix))
+    proxy = await startTestProxy(proxyConfig(nodes.map((node) => `127.0.0.1:${node.ports.sidecar}`).join(','), prefix, { PROXY_TRACES: 'true' }))
     browser = await puppeteer.launch({ executablePath: CHROMIUM!, args: ['--no-sandbox', '--disable-gpu'], headless: true })
     page = await browser.newPage()
     await page.setViewport({ width: 1400, height: 1000 })

@@ -18,7 +18,7 @@ describe.each(MODES)('tracer endpoint over two replicas and 4 %s nodes', (mode) 
   beforeAll(async () => {
     nodes = await startNetwork(4, mode)
     const p2pNodes = nodes.map((node) => `127.0.0.1:${node.ports.sidecar}`).join(',')
-    for (let i = 0; i < 2; i++) proxies.push(await startTestProxy(proxyConfig(p2pNodes, prefix)))
+    for (let i = 0; i < 2; i++) proxies.push(await startTestProxy(proxyConfig(p2pNodes, prefix, { PROXY_TRACES: 'true' })))
   }, 60_000)
   afterAll(async () => {
     await Promise.all(proxies.map((proxy) => proxy.stop()))
