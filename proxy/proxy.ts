@@ -53,6 +53,9 @@ export async function startProxy(config: ProxyConfig, log: Logger, version: Vers
       },
       config.clusterId ? { cluster_id: config.clusterId } : {},
     )
+    const watch = new SubscriptionWatch({ store, logger: log.child({ part: 'watch' }) })
+    // Before the node links: a delivery may prime the hub's tails as soon as a link is up.
+    const hub = new DeliveryHub({ store, nodeCount: config.p2pNodes.length, watch, logger: log })
     const pool = new NodePool({
       nodes: config.p2pNodes,
       log: log.child({ part: 'nodes' }),
@@ -60,7 +63,7 @@ export async function startProxy(config: ProxyConfig, log: Logger, version: Vers
       onDelivery: async (arrival) => {
         metrics.arrivals.inc({ node: arrival.node })
         observers.onArrival(arrival)
-        await store.recordArrival(arrival)
+        hub.arrived(arrival, await store.recordArrival(arrival))
       },
       onPublished: (node, seconds) => metrics.nodePublish.observe({ node }, seconds),
       ...(config.traces ? { onTrace: (response: SidecarResponse) => observers.onTrace(response) } : {}),
@@ -70,13 +73,11 @@ export async function startProxy(config: ProxyConfig, log: Logger, version: Vers
     pool.start()
     stack.push(() => pool.stop())
 
-    const watch = new SubscriptionWatch({ store, logger: log.child({ part: 'watch' }) })
     watch.on('topics', (topics) => pool.setTopics(topics))
     watch.on('clients', observers.onClients)
     await watch.start()
     stack.push(() => watch.stop())
 
-    const hub = new DeliveryHub({ store, nodeCount: pool.size, watch, logger: log })
     const ports = { http: config.httpPort, grpc: config.grpcPort }
     const partners = new Partners(config, store, log, () => [ports.http, ports.grpc])
     stack.push(() => partners.close())

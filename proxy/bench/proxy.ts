@@ -97,11 +97,17 @@ const post = async (port: number, route: string, body: unknown) => {
   await response.arrayBuffer()
 }
 
+/** A replica's /metrics; asked twice, as a keep-alive socket the server has just closed fails the first try. */
+async function metricsText(port: number): Promise<string> {
+  const get = async () => (await fetch(`http://127.0.0.1:${port}/metrics`)).text()
+  return get().catch(get)
+}
+
 /** Sum and count of `optimum_proxy_node_publish_seconds` over both replicas: how long the nodes took to ack. */
 async function nodePublishTotals(): Promise<{ sum: number; count: number }> {
   const totals = { sum: 0, count: 0 }
   for (const port of replicas) {
-    const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text()
+    const text = await metricsText(port)
     for (const [, kind, value] of text.matchAll(/^optimum_proxy_node_publish_seconds_(sum|count)\{[^}]*\} (\S+)$/gm)) {
       totals[kind as 'sum' | 'count'] += Number(value)
     }

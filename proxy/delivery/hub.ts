@@ -9,7 +9,7 @@
 import { OptimumError } from '../../common/errors.js'
 import { silentLogger, type Logger } from '../../common/logger.js'
 import { isCursor } from '../store/redis-store.js'
-import type { Cursor, ProxyStore, SubscriptionChange } from '../store/store.js'
+import type { Arrival, ArrivalResult, Cursor, ProxyStore, SubscriptionChange } from '../store/store.js'
 import type { SubscriptionWatch } from '../store/watch.js'
 import { HubAttachment, type AttachmentHost } from './attachment.js'
 import { ClientTopic } from './client-topic.js'
@@ -131,6 +131,16 @@ export class DeliveryHub implements AttachmentHost {
     this.cursors.close()
     await Promise.all([...this.tails.values()].map((t) => t.stop()))
     this.tails.clear()
+  }
+
+  /**
+   * A node delivered this message to this replica and the store says that
+   * node is the only one holding it: the stored body is these very bytes
+   * (the first node's), so this replica's clients get it without a read.
+   */
+  arrived(arrival: Arrival, result: ArrivalResult): void {
+    if (result.nodes !== 1) return
+    this.tails.get(arrival.topic)?.prime(arrival.messageId, { data: arrival.data.slice(), source: arrival.source })
   }
 
   cursorChanged(topic: ClientTopic): void {

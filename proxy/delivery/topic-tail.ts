@@ -65,6 +65,14 @@ export class TopicTail {
     await this.loopDone
   }
 
+  /**
+   * A body this replica already holds (a node delivered it, and it is the one
+   * stored): the tail then sends its event without asking Redis for it.
+   */
+  prime(messageId: string, message: StoredMessage): void {
+    if (this.listeners.size > 0) this.cache.set(messageId, message)
+  }
+
   /** Bodies for the events whose count level some listener (or `extraNeed`) takes. */
   async resolve(events: readonly TopicEvent[], extraNeed?: number): Promise<ResolvedEvent[]> {
     const needs = new Set([...this.listeners].map((l) => l.need))
@@ -86,7 +94,12 @@ export class TopicTail {
         this.reader ??= this.store.blockingReader()
         const events = await this.reader.readEvents(this.topic, this.position, this.options.batchSize, this.options.blockMs)
         if (signal.aborted) break
-        if (events.length > 0) this.dispatch(await this.resolve(events))
+        if (events.length > 0) {
+          // The reply of the arrival that appended these events often comes in
+          // on the same turn of the event loop: let it prime the cache first.
+          await new Promise((resolve) => setImmediate(resolve))
+          this.dispatch(await this.resolve(events))
+        }
         if (failures > 0) this.logger.info({ failures }, 'topic stream readable again')
         failures = 0
       } catch (err) {
