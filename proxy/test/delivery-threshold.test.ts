@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from 'vitest'
+import { afterAll, afterEach, describe, expect, it } from 'vitest'
 import { DeliveryHub } from '../delivery/hub.js'
 import { deliversAt, nodesNeeded } from '../delivery/threshold.js'
 import { arrive, RecordingSink, text } from './support/delivery.js'
@@ -54,5 +54,40 @@ describe('thresholds with N = 4', () => {
     expect(high.delivered[0]).toMatchObject({ messageId: 'm1', nodes: 4 })
     expect(low.ids()).toEqual(['m1', 'm2'])
     expect(high.ids()).toEqual(['m1'])
+  })
+})
+
+describe('bodies a replica already holds', () => {
+  const prefix = testPrefix('primed')
+  const store = openStore({ prefix })
+  const hub = new DeliveryHub({ store, nodeCount: 4 })
+  afterAll(async () => {
+    await hub.close()
+    await store.close()
+    await removePrefix(LOCAL_REDIS, prefix)
+  })
+
+  const arrival = (topic: string, node: number, body: string) => ({ node: `node-${node}`, messageId: 'm1', topic, data: new TextEncoder().encode(body), source: `peer-${node}` })
+
+  it('sends the body it got from the only node holding it', async () => {
+    await store.subscribe('one', 'news', 0.25)
+    const one = new RecordingSink()
+    one.attachment = await hub.attach('one', one)
+    const first = arrival('news', 0, 'the first body')
+    hub.arrived(first, await store.recordArrival(first))
+    await one.waitForCount(1)
+    expect([text(one.delivered[0]!), one.delivered[0]!.source]).toEqual(['the first body', 'peer-0'])
+  })
+
+  it('sends the stored body, never the bytes of a later node that disagrees', async () => {
+    await store.subscribe('two', 'sports', 0.5)
+    const two = new RecordingSink()
+    two.attachment = await hub.attach('two', two)
+    // The first node's report reached the store through another replica.
+    await store.recordArrival(arrival('sports', 0, 'the first body'))
+    const second = arrival('sports', 1, 'a different body')
+    hub.arrived(second, await store.recordArrival(second))
+    await two.waitForCount(1)
+    expect([text(two.delivered[0]!), two.delivered[0]!.source]).toEqual(['the first body', 'peer-0'])
   })
 })
