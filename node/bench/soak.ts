@@ -7,6 +7,7 @@ import { intFlag, parseFlagsOrExit, stringFlag } from '../../common/cli/go-flags
 import type { NodeMode } from '../../common/config/index.js'
 import { Cluster, killAllNodesNow } from './cluster.js'
 import { DeliveryTracker } from './deliveries.js'
+import { memoryGauges, type MemoryGauges } from './node-api.js'
 import { measureThroughput } from './phases.js'
 import { PUBLISH_WINDOW, TOPIC } from './scenario.js'
 import { SidecarTap } from './sidecar-tap.js'
@@ -57,12 +58,17 @@ try {
     missing += result.missing
     say(`${count} messages in ${result.seconds.toFixed(1)} s (${round(result.msgsPerS, 1)} msg/s), missing ${result.missing}`)
   }
+  // Where the memory is (V8 heap, buffers, core state), to tell a leak from a cache that is still filling.
+  const gauges = async (): Promise<MemoryGauges[]> => Promise.all(cluster.nodes.map((node) => memoryGauges(node.ports.api)))
+  const show = (g: MemoryGauges[]): string => g.map((x) => `heap ${mib(x.heap_used)} ext ${mib(x.external)} states ${x.message_states ?? '-'}`).join(' | ')
   await run(first, 'soak-a')
   const early = cluster.rss()
-  say(`RSS after ${first} messages: ${early.map(mib).join(', ')} MiB`)
+  const earlyGauges = await gauges()
+  say(`RSS after ${first} messages: ${early.map(mib).join(', ')} MiB (${show(earlyGauges)})`)
   await run(values.messages - first, 'soak-b')
   const late = cluster.rss()
-  say(`RSS after ${values.messages} messages: ${late.map(mib).join(', ')} MiB`)
+  const lateGauges = await gauges()
+  say(`RSS after ${values.messages} messages: ${late.map(mib).join(', ')} MiB (${show(lateGauges)})`)
   const growth = late.map((bytes, i) => (bytes === undefined || early[i] === undefined ? null : round(bytes / early[i]! - 1, 3)))
   const worst = Math.max(...growth.map((g) => g ?? 0))
   process.stdout.write(
@@ -75,6 +81,8 @@ try {
       rss_mib_late: late.map(mib),
       rss_growth: growth,
       rss_growth_max: worst,
+      heap_mib_early: earlyGauges.map((g) => mib(g.heap_used)),
+      heap_mib_late: lateGauges.map((g) => mib(g.heap_used)),
       missing,
     })}\n`,
   )
