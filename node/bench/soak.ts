@@ -20,8 +20,12 @@ import { round } from './stats.js'
  * fast as it acknowledges them, as the throughput phase of bench:node does),
  * and reads every node's resident set size after the first tenth and at the
  * end. Message state expires, so the second reading should be within a few
- * percent of the first. The last line is one JSON object; exit status 1 when
- * a delivery went missing.
+ * percent of the first. Beside RSS it reads each node's V8 heap in use,
+ * external (Buffer) memory and message states from /metrics; these are read
+ * without forcing a collection, so they include garbage not yet collected:
+ * a heap that grows between the readings is a leak only if a heap snapshot
+ * (`NODE_OPTIONS=--heapsnapshot-signal=SIGUSR2`) after a GC grows too. The
+ * last line is one JSON object; exit status 1 when a delivery went missing.
  */
 const FLAGS = {
   mode: stringFlag('optimum', 'NODE_MODE to run: optimum or gossipsub'),
