@@ -3,6 +3,7 @@ import { EventQueue } from '../../../common/event-queue.js'
 import { seededRandomBytes, type Kernel } from '../../../common/rlnc/index.js'
 import { estimateRpcBytes } from '../../optimum/outbox.js'
 import { createOptimumCore } from '../../optimum/protocol.js'
+import { splitRpc } from '../../optimum/wire.js'
 import type { CoreEnv, CoreOptions, Delivery, OptimumCore, PeerInfo, PeerKey, Rpc, TraceEvent } from '../../optimum/types.js'
 
 /**
@@ -182,7 +183,8 @@ export class MemoryNetwork {
   private send(from: PeerKey, to: PeerKey, rpc: Rpc): void {
     const tamper = this.peers.get(from)?.options.tamper
     const out = tamper === undefined ? rpc : tamper(to, rpc)
-    if (out !== undefined) this.transmit(from, to, out)
+    // As the libp2p adapter does: a call's frame may exceed the per-frame caps peers enforce; it goes as several.
+    if (out !== undefined) for (const frame of splitRpc(out, Number.MAX_SAFE_INTEGER)) this.transmit(from, to, frame)
   }
 
   private transmit(from: PeerKey, to: PeerKey, rpc: Rpc): void {
