@@ -4,6 +4,8 @@ import { OptimumError } from '../../common/errors.js'
 
 /** Tokens remembered as verified, so that a client sending the same token on every request costs one signature check. */
 const CACHE_ENTRIES = 1024
+/** Longer tokens are refused unread: a request may carry megabytes, the cache must not hold them. */
+export const MAX_TOKEN_CHARS = 16_384
 /** How long a verified token is trusted without a new check: a key dropped from the JWKS stops counting after this. */
 const CACHE_MS = 60_000
 
@@ -27,6 +29,7 @@ export class SidecarAuth {
   /** Resolves when `token` may act; `missing` is the sentence for an absent token (it says where to put one). */
   async check(token: string | undefined, missing: string): Promise<void> {
     if (token === undefined || token === '') throw new OptimumError('unauthenticated', missing)
+    if (token.length > MAX_TOKEN_CHARS) throw new OptimumError('unauthenticated', `invalid token: longer than ${MAX_TOKEN_CHARS} characters`)
     const now = this.now()
     const until = this.accepted.get(token)
     if (until !== undefined && now < until) return

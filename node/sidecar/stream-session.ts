@@ -257,6 +257,9 @@ export class StreamSession {
 
   /** Settles after the request before it has acted, with `check`'s outcome: checks run side by side, requests act in order. */
   private nextTurn(check: Promise<void> | undefined): Promise<void> {
+    // A refusal may come before the turn does: handled here, it is answered when its turn comes (an
+    // unhandled rejection would end the process).
+    check?.catch(noop)
     const allowed = this.turn.then(() => check)
     this.turn = allowed.then(noop, noop)
     return allowed

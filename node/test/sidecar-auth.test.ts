@@ -11,7 +11,7 @@ import { JwtVerifier } from '../../common/auth/jwt-verifier.js'
 import { Command, ResponseType, type CommandStreamClient, type DeliveredMessageJson, type PublishAck, type SidecarRequest, type SidecarResponse } from '../../common/proto.js'
 import { connectSidecar } from '../../common/sidecar-client.js'
 import { JwksServer, signingKey, signToken, type SigningKey, type TokenOptions } from '../../common/test/support/jwks.js'
-import { SidecarAuth } from '../sidecar/auth.js'
+import { MAX_TOKEN_CHARS, SidecarAuth } from '../sidecar/auth.js'
 import type { StreamErrorJson } from '../sidecar/commands.js'
 import { SidecarServer } from '../sidecar/server.js'
 import { MemoryEngine } from './support/memory-engine.js'
@@ -101,6 +101,9 @@ describe('sidecar with SIDECAR_AUTH on', () => {
     const cases: Array<[string, string | undefined, string, RegExp]> = [
       ['none', undefined, 'unauthenticated', /missing jwt_token/],
       ['expired', await token({}, { expiresIn: -60 }), 'unauthenticated', /expired/],
+      ['not yet valid', await token({}, { notBefore: 600 }), 'unauthenticated', /not yet valid/],
+      ['too long', 'x'.repeat(MAX_TOKEN_CHARS + 1), 'unauthenticated', /longer than/],
+      ['garbage', 'not-a-jwt', 'unauthenticated', /malformed/],
       ['wrong issuer', await token({}, { issuer: 'https://someone-else.test/' }), 'unauthenticated', /wrong issuer/],
       ['wrong audience', await token({}, { audience: 'https://other.test/api' }), 'unauthenticated', /wrong audience/],
       ['forged', await token({}, { key: otherKey }), 'unauthenticated', /signature does not verify/],
@@ -177,6 +180,18 @@ describe('sidecar with SIDECAR_AUTH on', () => {
     await waitFor('20 publishes', () => engine.published.length === 20)
     expect(jwks.fetches - before).toBe(1)
     expect(stream.errors()).toEqual([])
+  })
+
+  it('answers unavailable while the key set cannot be fetched, and publishes nothing', async () => {
+    const engine = new MemoryEngine()
+    const verifier = new JwtVerifier({ jwksUrl: 'http://127.0.0.1:1/.well-known/jwks.json', issuer: jwks.issuer, audience: AUDIENCE })
+    const server = new SidecarServer(testSidecarOptions({ engine, auth: new SidecarAuth(verifier) }))
+    servers.push(server)
+    const stream = new Stream(client(await server.start()))
+    stream.send({ command: Command.Publish, topic: 't', data: Buffer.from('x'), jwt_token: await token() })
+    await waitFor('the refusal', () => stream.errors().length === 1)
+    expect(stream.errors()[0]).toMatchObject({ code: 'unavailable', error: expect.stringMatching(/cannot fetch the token signing keys/) })
+    expect(engine.published).toEqual([])
   })
 })
 
