@@ -39,7 +39,7 @@ export interface SidecarRequest {
   command: number
   data: Buffer
   topic: string
-  /** Published field 4; accepted, not verified yet. */
+  /** Published field 4: the client's JWT; verified by nodes with SIDECAR_AUTH on, ignored otherwise. */
   jwt_token: string
   /** Our extension (field 100): stream trace responses for a subscribed topic. */
   trace: boolean
@@ -89,6 +89,11 @@ export interface CommandStreamClient extends grpc.Client {
   Publish(
     request: Partial<PublishRequest>,
     options: grpc.CallOptions,
+    callback: grpc.requestCallback<PublishAck>,
+  ): grpc.ClientUnaryCall
+  Publish(
+    request: Partial<PublishRequest>,
+    metadata: grpc.Metadata,
     callback: grpc.requestCallback<PublishAck>,
   ): grpc.ClientUnaryCall
   Publish(request: Partial<PublishRequest>, callback: grpc.requestCallback<PublishAck>): grpc.ClientUnaryCall

@@ -20,6 +20,9 @@ import { startOptimum } from './optimum/service.js'
 import type { PubSubEngine } from './pubsub/engine.js'
 import { GossipsubEngine, gossipsubService } from './pubsub/gossipsub-engine.js'
 import { SidecarServer } from './sidecar/server.js'
+import { SidecarAuth } from './sidecar/auth.js'
+import { JwtVerifier } from '../common/auth/jwt-verifier.js'
+import { verifierOptions } from '../common/auth/provider.js'
 import { SystemStats } from './system-stats.js'
 import { traceGossipsub } from './trace/gossipsub-source.js'
 import { SnapshotTracker } from './trace/snapshot.js'
@@ -147,6 +150,7 @@ export async function startNode(config: NodeConfig, log: Logger, version: Versio
       identity: { p2pAddress: () => libp2p.getMultiaddrs()[0]?.toString() ?? '', ...config.location },
       limits: config.limits,
       traces: { tap: traces, mode: config.mode, node: peerId },
+      ...(config.sidecarAuth && { auth: new SidecarAuth(new JwtVerifier(verifierOptions(config.auth))) }),
     })
     const sidecarPort = await sidecar.start()
     stack.push(() => sidecar.stop())
@@ -166,7 +170,7 @@ export async function startNode(config: NodeConfig, log: Logger, version: Versio
     stack.push(() => api.stop())
 
     const p2pPort = Number(libp2p.getMultiaddrs()[0]?.getComponents().find((c) => c.name === 'tcp')?.value ?? protocol.port)
-    nodeLog.info({ mode: config.mode, p2p: p2pPort, sidecar: sidecarPort, api: apiPort, addrs: view.addresses() }, 'node started')
+    nodeLog.info({ mode: config.mode, p2p: p2pPort, sidecar: sidecarPort, api: apiPort, addrs: view.addresses(), sidecarAuth: config.sidecarAuth }, 'node started')
     return {
       peerId,
       engine,

@@ -67,6 +67,7 @@ export async function startProxy(config: ProxyConfig, log: Logger, version: Vers
       },
       onPublished: (node, seconds) => metrics.nodePublish.observe({ node }, seconds),
       ...(config.traces ? { onTrace: (response: SidecarResponse) => observers.onTrace(response) } : {}),
+      ...(config.nodeToken !== undefined && { token: config.nodeToken }),
     })
     const observers = startObservers(config, store, () => pool.status(), log)
     stack.push(() => observers.stop())

@@ -1,4 +1,4 @@
-import type { SimRandom } from './engine.js'
+import type { SimRandom } from './random.js'
 import type { NodeFactory, SimContext } from './node-model.js'
 import { SIM_TOPIC } from './node-model.js'
 import { gossipFrameBytes, type GossipFrameShape } from './wire-size.js'

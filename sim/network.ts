@@ -1,4 +1,5 @@
-import type { EventQueue, SimRandom } from './engine.js'
+import type { EventQueue } from '../common/event-queue.js'
+import type { SimRandom } from './random.js'
 
 /**
  * The modelled network between simulated nodes. A frame from a to b:

@@ -1,4 +1,5 @@
-import type { EventQueue, SimRandom } from './engine.js'
+import type { EventQueue } from '../common/event-queue.js'
+import type { SimRandom } from './random.js'
 import type { NetworkHandlers, SimNetwork } from './network.js'
 import type { Tally } from './wire-size.js'
 

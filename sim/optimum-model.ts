@@ -3,7 +3,7 @@ import { shardLengthFor, type Kernel } from '../common/rlnc/index.js'
 import { DEFAULT_LIMITS } from '../node/optimum/limits.js'
 import { createOptimumCore } from '../node/optimum/protocol.js'
 import type { CoreEnv, CoreOptions, Rpc } from '../node/optimum/types.js'
-import type { SimRandom } from './engine.js'
+import type { SimRandom } from './random.js'
 import { SIM_TOPIC, type NodeFactory } from './node-model.js'
 import { optimumFrameBytes } from './wire-size.js'
 

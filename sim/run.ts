@@ -1,6 +1,7 @@
 import type { Kernel } from '../common/rlnc/index.js'
 import { DEFAULT_LIMITS } from '../node/optimum/limits.js'
-import { EventQueue, SimRandom } from './engine.js'
+import { EventQueue } from '../common/event-queue.js'
+import { SimRandom } from './random.js'
 import { gossipNodeFactory } from './gossip-model.js'
 import { SimNetwork } from './network.js'
 import type { NodeFactory, SimContext, SimNode } from './node-model.js'

@@ -1,4 +1,4 @@
-import type { SimRandom } from './engine.js'
+import type { SimRandom } from './random.js'
 
 /**
  * Random connections, as nodes that each dial a few known peers make them:

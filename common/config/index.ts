@@ -5,6 +5,7 @@
  * ./README.md (generated from `ENV_VARS`).
  */
 export type {
+  AuthProviderConfig,
   Env,
   GossipsubConfig,
   MeshConfig,

@@ -212,10 +212,10 @@ export function list<T>(item: Kind<T>, options: { min: number; key: (value: T) =
   }
 }
 
-/** A redis:// or rediss:// URL with a host; a password is masked in messages. */
-export function redisUrl(): Kind<string> {
+/** A URL of one of `protocols` (e.g. 'redis:') that names a host. */
+function urlKind(protocols: readonly string[], accepted: string): Kind<string> {
   return {
-    accepted: 'a redis:// or rediss:// URL such as redis://127.0.0.1:6379',
+    accepted,
     parse(s) {
       let url: URL
       try {
@@ -223,28 +223,22 @@ export function redisUrl(): Kind<string> {
       } catch {
         throw new Invalid('it is not a URL')
       }
-      if (url.protocol !== 'redis:' && url.protocol !== 'rediss:') throw new Invalid(`its scheme is ${quote(url.protocol)}`)
+      if (!protocols.includes(url.protocol)) throw new Invalid(`its scheme is ${quote(url.protocol)}`)
       if (url.hostname === '') throw new Invalid('it has no host')
       return s
     },
+  }
+}
+
+/** A redis:// or rediss:// URL with a host; a password is masked in messages. */
+export function redisUrl(): Kind<string> {
+  return {
+    ...urlKind(['redis:', 'rediss:'], 'a redis:// or rediss:// URL such as redis://127.0.0.1:6379'),
     show: (s) => s.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:/@]*):[^@/]*@/i, '$1:***@'),
   }
 }
 
 /** An http:// or https:// URL with a host (http for a provider on a private network, and for tests). */
 export function httpUrl(): Kind<string> {
-  return {
-    accepted: 'an http:// or https:// URL such as https://tenant.auth0.com/.well-known/jwks.json',
-    parse(s) {
-      let url: URL
-      try {
-        url = new URL(s)
-      } catch {
-        throw new Invalid('it is not a URL')
-      }
-      if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Invalid(`its scheme is ${quote(url.protocol)}`)
-      if (url.hostname === '') throw new Invalid('it has no host')
-      return s
-    },
-  }
+  return urlKind(['http:', 'https:'], 'an http:// or https:// URL such as https://tenant.auth0.com/.well-known/jwks.json')
 }

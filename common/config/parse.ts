@@ -1,7 +1,7 @@
 /** From environment text to typed config: one read per variable, then the checks that span variables. */
 import { ConfigError } from './error.js'
 import { Invalid } from './kinds.js'
-import type { Env, MeshConfig, NodeConfig, ProxyConfig } from './types.js'
+import type { AuthProviderConfig, Env, MeshConfig, NodeConfig, ProxyConfig } from './types.js'
 import * as V from './variables.js'
 import type { EnvVar, ProtocolVars } from './variables.js'
 
@@ -59,6 +59,32 @@ function requireDistinctPorts(env: Env, ports: [EnvVar<number>, number][]): void
   })
 }
 
+/**
+ * The token provider (shared by the proxy's ENABLE_AUTH and the node's
+ * SIDECAR_AUTH). With `enabled` on, AUTH0_AUDIENCE is required, and
+ * AUTH0_DOMAIN too unless AUTH_JWKS_URL and AUTH_ISSUER name another provider.
+ */
+function readAuthProvider(env: Env, authSwitch: EnvVar<boolean>, enabled: boolean): AuthProviderConfig {
+  const values: AuthProviderConfig = {
+    auth0Domain: read(env, V.AUTH0_DOMAIN),
+    auth0Audience: read(env, V.AUTH0_AUDIENCE),
+    authJwksUrl: read(env, V.AUTH_JWKS_URL),
+    authIssuer: read(env, V.AUTH_ISSUER),
+  }
+  const otherProvider = values.authJwksUrl !== undefined && values.authIssuer !== undefined
+  if (enabled) {
+    for (const [v, key] of [[V.AUTH0_DOMAIN, 'auth0Domain'], [V.AUTH0_AUDIENCE, 'auth0Audience']] as const) {
+      if (values[key] !== undefined || (otherProvider && key === 'auth0Domain')) continue
+      throw ConfigError.invalid(v.name, '', v.accepted, `it is required when ${setting(env, authSwitch, true)}`)
+    }
+  }
+  const provider: AuthProviderConfig = {}
+  for (const key of ['auth0Domain', 'auth0Audience', 'authJwksUrl', 'authIssuer'] as const) {
+    if (values[key] !== undefined) provider[key] = values[key]
+  }
+  return provider
+}
+
 /** The P2P node's configuration; throws ConfigError naming the first bad variable. */
 export function parseNodeConfig(env: Env): NodeConfig {
   const config: NodeConfig = {
@@ -87,7 +113,10 @@ export function parseNodeConfig(env: Env): NodeConfig {
       metricsMaxTopics: read(env, V.METRICS_MAX_TOPICS),
     },
     location: { country: read(env, V.NODE_COUNTRY) ?? '', countryIso: (read(env, V.NODE_COUNTRY_ISO) ?? '').toUpperCase() },
+    sidecarAuth: read(env, V.SIDECAR_AUTH),
+    auth: {},
   }
+  config.auth = readAuthProvider(env, V.SIDECAR_AUTH, config.sidecarAuth)
   if (config.identityDir === undefined) delete config.identityDir
   const p2p = config.mode === 'optimum' ? V.OPTIMUM.port : V.GOSSIPSUB.port
   requireDistinctPorts(env, [
@@ -107,8 +136,7 @@ export function parseProxyConfig(env: Env): ProxyConfig {
     grpcPort: read(env, V.PROXY_GRPC_PORT),
     p2pNodes: read(env, V.P2P_NODES),
     enableAuth: read(env, V.ENABLE_AUTH),
-    auth0Domain: read(env, V.AUTH0_DOMAIN),
-    auth0Audience: read(env, V.AUTH0_AUDIENCE),
+    nodeToken: read(env, V.P2P_NODE_TOKEN),
     logLevel: read(env, V.LOG_LEVEL),
     redisUrl: read(env, V.REDIS_URL),
     redisPrefix: read(env, V.REDIS_PREFIX),
@@ -124,8 +152,6 @@ export function parseProxyConfig(env: Env): ProxyConfig {
       clientBufferBytes: read(env, V.PROXY_EDGE.clientBufferBytes),
       publishTimeoutMs: read(env, V.PROXY_EDGE.publishTimeoutMs),
     },
-    authJwksUrl: read(env, V.AUTH_JWKS_URL),
-    authIssuer: read(env, V.AUTH_ISSUER),
     durablePublish: {
       deadlineMs: read(env, V.PARTNERS.publishDeadlineMs),
       confirmMs: read(env, V.PARTNERS.publishConfirmMs),
@@ -138,15 +164,8 @@ export function parseProxyConfig(env: Env): ProxyConfig {
       allowPrivate: read(env, V.PARTNERS.webhookAllowPrivate),
     },
   }
-  if (config.authJwksUrl === undefined) delete config.authJwksUrl
-  if (config.authIssuer === undefined) delete config.authIssuer
-  // Another identity provider names its key set and issuer itself; Auth0's domain is then not needed.
-  const otherProvider = config.authJwksUrl !== undefined && config.authIssuer !== undefined
-  for (const [v, key] of [[V.AUTH0_DOMAIN, 'auth0Domain'], [V.AUTH0_AUDIENCE, 'auth0Audience']] as const) {
-    if (config[key] !== undefined) continue
-    if (config.enableAuth && !(otherProvider && key === 'auth0Domain')) throw ConfigError.invalid(v.name, '', v.accepted, `it is required when ${setting(env, V.ENABLE_AUTH, true)}`)
-    delete config[key]
-  }
+  if (config.nodeToken === undefined) delete config.nodeToken
+  Object.assign(config, readAuthProvider(env, V.ENABLE_AUTH, config.enableAuth))
   requireDistinctPorts(env, [
     [V.PROXY_PORT, config.httpPort],
     [V.PROXY_GRPC_PORT, config.grpcPort],

@@ -24,6 +24,22 @@ export interface OptimumConfig extends GossipsubConfig {
   threshold: number
 }
 
+/**
+ * Where JWTs are verified (common/auth/provider.ts): Auth0's conventions for
+ * auth0Domain unless authJwksUrl / authIssuer name another provider. The
+ * parser guarantees a complete set whenever the part's auth switch is on.
+ */
+export interface AuthProviderConfig {
+  /** AUTH0_DOMAIN, a hostname. */
+  auth0Domain?: string
+  /** AUTH0_AUDIENCE. */
+  auth0Audience?: string
+  /** AUTH_JWKS_URL, when set: instead of Auth0's. */
+  authJwksUrl?: string
+  /** AUTH_ISSUER, when set: instead of Auth0's. */
+  authIssuer?: string
+}
+
 export interface NodeConfig {
   clusterId: string
   mode: NodeMode
@@ -46,6 +62,10 @@ export interface NodeConfig {
   limits: NodeLimits
   /** What the node says about where it runs ('' = not configured). */
   location: { country: string; countryIso: string }
+  /** SIDECAR_AUTH: publishes and subscribes need a valid JWT (Request.jwt_token, or Bearer metadata on Publish). */
+  sidecarAuth: boolean
+  /** The token provider; complete when sidecarAuth is on. */
+  auth: AuthProviderConfig
 }
 
 export interface NodeLimits {
@@ -66,7 +86,7 @@ export interface P2PNodeAddress {
   port: number
 }
 
-export interface ProxyConfig {
+export interface ProxyConfig extends AuthProviderConfig {
   clusterId: string
   listenHost: string
   httpPort: number
@@ -74,10 +94,8 @@ export interface ProxyConfig {
   /** At least one; no duplicates. */
   p2pNodes: P2PNodeAddress[]
   enableAuth: boolean
-  /** Set (a hostname) whenever enableAuth is true. */
-  auth0Domain?: string
-  /** Set whenever enableAuth is true. */
-  auth0Audience?: string
+  /** P2P_NODE_TOKEN: the JWT the proxy presents to its nodes (for nodes with SIDECAR_AUTH on). */
+  nodeToken?: string
   logLevel: LogLevel
   redisUrl: string
   redisPrefix: string
@@ -93,10 +111,6 @@ export interface ProxyConfig {
   /** Whether the node links ask for trace events (PROXY_TRACES). */
   traces: boolean
   edge: ProxyEdgeConfig
-  /** AUTH_JWKS_URL, when set: instead of Auth0's. */
-  authJwksUrl?: string
-  /** AUTH_ISSUER, when set: instead of Auth0's. */
-  authIssuer?: string
   durablePublish: DurablePublishConfig
   webhooks: WebhookConfig
 }

@@ -88,6 +88,8 @@ export const NODE_COUNTRY = envVar('node', 'NODE_COUNTRY', '',
 export const NODE_COUNTRY_ISO = envVar('node', 'NODE_COUNTRY_ISO', '',
   optional(text('a two-letter ISO 3166-1 code such as DE', (s) => /^[A-Za-z]{2}$/.test(s))),
   'ISO 3166-1 alpha-2 code of NODE_COUNTRY')
+export const SIDECAR_AUTH = envVar('node', 'SIDECAR_AUTH', 'false', bool(),
+  'Require a valid JWT on sidecar publishes and subscribes (Request.jwt_token; Bearer metadata on Publish), verified like the proxy\'s')
 const NODE_LIMIT_VARS = [
   SIDECAR_MAX_STREAMS, SIDECAR_MAX_STREAMS_PER_CONNECTION, SIDECAR_MAX_TOPICS_PER_STREAM, SIDECAR_MAX_UNARY_PUBLISHES,
   METRICS_MAX_TOPICS, NODE_COUNTRY, NODE_COUNTRY_ISO,
@@ -126,12 +128,16 @@ export const P2P_NODES = envVar('proxy', 'P2P_NODES', '',
   list(hostPort(), { min: 1, key: (a) => `${a.host.toLowerCase()}:${a.port}` }),
   'Sidecar addresses of the P2P nodes, e.g. p2pnode-1:33212,p2pnode-2:33212 (required)')
 export const ENABLE_AUTH = envVar('proxy', 'ENABLE_AUTH', 'false', bool(), 'Require Auth0 JWTs on the client APIs')
-export const AUTH0_DOMAIN = envVar('proxy', 'AUTH0_DOMAIN', '',
+// The token provider is read by the proxy (ENABLE_AUTH) and the node (SIDECAR_AUTH).
+export const AUTH0_DOMAIN = envVar('shared', 'AUTH0_DOMAIN', '',
   optional(text('a hostname such as tenant.us.auth0.com, without https://', isHostname)),
-  'Auth0 tenant (required when ENABLE_AUTH is on)')
-export const AUTH0_AUDIENCE = envVar('proxy', 'AUTH0_AUDIENCE', '',
+  'Auth0 tenant (required when ENABLE_AUTH or SIDECAR_AUTH is on, unless AUTH_JWKS_URL and AUTH_ISSUER are set)')
+export const AUTH0_AUDIENCE = envVar('shared', 'AUTH0_AUDIENCE', '',
   optional(text('an API identifier without spaces, up to 512 characters', (s) => s.length <= 512 && /^\S+$/.test(s))),
-  'Auth0 API audience (required when ENABLE_AUTH is on)')
+  'Auth0 API audience, the aud tokens must include (required when ENABLE_AUTH or SIDECAR_AUTH is on)')
+export const P2P_NODE_TOKEN = envVar('proxy', 'P2P_NODE_TOKEN', '',
+  optional(text('a JWT (no spaces, up to 16384 characters)', (s) => s.length <= 16_384 && /^[A-Za-z0-9._~+/=-]+$/.test(s))),
+  'JWT the proxy presents to its nodes (Request.jwt_token and Bearer metadata); needed when the nodes have SIDECAR_AUTH on')
 export const REDIS_URL = envVar('proxy', 'REDIS_URL', 'redis://127.0.0.1:6379', redisUrl(), 'Redis holding all proxy state')
 export const REDIS_PREFIX = envVar('proxy', 'REDIS_PREFIX', 'optimum:',
   text('1 to 64 characters from letters, digits and : _ . - /', (s) => /^[A-Za-z0-9:_./-]{1,64}$/.test(s)),
@@ -163,9 +169,9 @@ export const PROXY_EDGE = {
 }
 
 // ---- partners: auth providers, durable publishes, webhooks (proxy/auth, proxy/queues, proxy/webhooks) ----
-export const AUTH_JWKS_URL = envVar('proxy', 'AUTH_JWKS_URL', '', optional(httpUrl()),
+export const AUTH_JWKS_URL = envVar('shared', 'AUTH_JWKS_URL', '', optional(httpUrl()),
   'Where token signing keys are published; unset = https://AUTH0_DOMAIN/.well-known/jwks.json')
-export const AUTH_ISSUER = envVar('proxy', 'AUTH_ISSUER', '',
+export const AUTH_ISSUER = envVar('shared', 'AUTH_ISSUER', '',
   optional(text('an issuer without spaces, up to 512 characters', (s) => s.length <= 512 && /^\S+$/.test(s))),
   'The iss tokens must carry; unset = https://AUTH0_DOMAIN/')
 export const PARTNERS = {
@@ -190,10 +196,10 @@ const protocolList = (p: ProtocolVars) => [p.port, p.maxMessageSize, p.meshMin, 
 export const ENV_VARS: readonly EnvVarDoc[] = [
   CLUSTER_ID, LOG_LEVEL, LISTEN_HOST,
   NODE_MODE, SIDECAR_PORT, API_PORT, IDENTITY_DIR, BOOTSTRAP_PEERS, SIDECAR_QUEUE_SIZE, SIDECAR_QUEUE_BYTES,
-  ...NODE_LIMIT_VARS,
+  ...NODE_LIMIT_VARS, SIDECAR_AUTH,
   ...protocolList(OPTIMUM), OPTIMUM.shardFactor, OPTIMUM.shardMultiplier, OPTIMUM.threshold,
   ...protocolList(GOSSIPSUB),
-  PROXY_PORT, PROXY_GRPC_PORT, P2P_NODES, ENABLE_AUTH, AUTH0_DOMAIN, AUTH0_AUDIENCE, REDIS_URL, REDIS_PREFIX,
+  PROXY_PORT, PROXY_GRPC_PORT, P2P_NODES, ENABLE_AUTH, AUTH0_DOMAIN, AUTH0_AUDIENCE, P2P_NODE_TOKEN, REDIS_URL, REDIS_PREFIX,
   REDIS_MODE, PROXY_MESSAGE_TTL, PROXY_STREAM_MAX_LEN, PROXY_STREAM_MAX_AGE, PROXY_CLIENT_BUFFER, PROXY_TRACES,
   PROXY_EDGE.defaultThreshold, PROXY_EDGE.maxMessageSize, PROXY_EDGE.clientBufferBytes, PROXY_EDGE.publishTimeoutMs,
   AUTH_JWKS_URL, AUTH_ISSUER, ...Object.values(PARTNERS),

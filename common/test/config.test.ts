@@ -80,6 +80,8 @@ describe('defaults', () => {
       sidecarQueueBytes: 67108864,
       limits: { maxStreams: 1024, maxStreamsPerConnection: 64, maxTopicsPerStream: 1024, maxUnaryPublishes: 1024, metricsMaxTopics: 256 },
       location: { country: '', countryIso: '' },
+      sidecarAuth: false,
+      auth: {},
     } satisfies NodeConfig)
     expect('identityDir' in parseNodeConfig({})).toBe(false)
   })
@@ -170,6 +172,12 @@ const CASES: Record<string, Case> = {
   METRICS_MAX_TOPICS: { at: node((c) => c.limits.metricsMaxTopics), good: [['0', 0], ['1000', 1000]], bad: [...BAD_INT, '100001'] },
   NODE_COUNTRY: { at: node((c) => c.location.country), good: [['Germany', 'Germany'], [' United States ', 'United States']], bad: ['a\u0001b', 'x'.repeat(65)] },
   NODE_COUNTRY_ISO: { at: node((c) => c.location.countryIso), good: [['DE', 'DE'], ['us', 'US']], bad: ['DEU', 'D', 'D1', 'de-DE'] },
+  SIDECAR_AUTH: {
+    at: node((c) => c.sidecarAuth),
+    base: { AUTH0_DOMAIN: AUTH_ON.AUTH0_DOMAIN, AUTH0_AUDIENCE: AUTH_ON.AUTH0_AUDIENCE },
+    good: [['true', true], ['0', false]],
+    bad: ['on', '2'],
+  },
 
   OPTIMUM_PORT: { at: node((c) => c.optimum.port), good: goodPort(7071), bad: BAD_PORT },
   OPTIMUM_MAX_MSG_SIZE: { at: node((c) => c.optimum.maxMessageSize), good: [['1', 1], ['4194304', 4194304], ['67108864', 67108864]], bad: [...BAD_INT, '0', '67108865', '1MB'] },
@@ -205,6 +213,7 @@ const CASES: Record<string, Case> = {
     bad: ['on', 'off', 'y', 'enabled', '2', 'truee'],
   },
   AUTH0_DOMAIN: { at: proxy((c) => c.auth0Domain), good: [['tenant.us.auth0.com', 'tenant.us.auth0.com'], [' login.example.org ', 'login.example.org']], bad: ['https://tenant.auth0.com', 'tenant.auth0.com/', 'a b', 'tenant..com'] },
+  P2P_NODE_TOKEN: { at: proxy((c) => c.nodeToken), good: [['eyJh.eyJz.c2ln', 'eyJh.eyJz.c2ln'], [' a-b_c.d ', 'a-b_c.d']], bad: ['a b', 'a\u0001b', 'x'.repeat(16_385)] },
   AUTH0_AUDIENCE: { at: proxy((c) => c.auth0Audience), good: [['https://api.example.com', 'https://api.example.com'], ['optimum-api', 'optimum-api']], bad: ['my api', 'x'.repeat(513)] },
   REDIS_URL: {
     at: proxy((c) => c.redisUrl),
@@ -405,6 +414,23 @@ describe('auth', () => {
     expect(parseProxyConfig(other)).toMatchObject({ authJwksUrl: 'https://id.example.org/jwks', authIssuer: 'https://id.example.org/', auth0Audience: 'api' })
     expect(configError(() => parseProxyConfig({ ...other, AUTH_ISSUER: '' })).variable).toBe('AUTH0_DOMAIN')
     expect(configError(() => parseProxyConfig({ ...other, AUTH0_AUDIENCE: '' })).variable).toBe('AUTH0_AUDIENCE')
+  })
+
+  it('reads the same provider for the node, required only with SIDECAR_AUTH on', () => {
+    expect(parseNodeConfig({ ...AUTH_ON, ENABLE_AUTH: undefined, SIDECAR_AUTH: 'true' })).toMatchObject({
+      sidecarAuth: true, auth: { auth0Domain: 'tenant.us.auth0.com', auth0Audience: 'https://api.example.com' },
+    })
+    expect(configError(() => parseNodeConfig({ SIDECAR_AUTH: 'true', AUTH0_DOMAIN: 'tenant.auth0.com' })).message).toBe(
+      `AUTH0_AUDIENCE="" is invalid: it is required when SIDECAR_AUTH=true; expected ${accepted('AUTH0_AUDIENCE')}`)
+    expect(parseNodeConfig({ SIDECAR_AUTH: 'true', AUTH0_AUDIENCE: 'api', AUTH_JWKS_URL: 'http://10.0.0.1/jwks', AUTH_ISSUER: 'me' }).auth)
+      .toEqual({ auth0Audience: 'api', authJwksUrl: 'http://10.0.0.1/jwks', authIssuer: 'me' })
+    expect(parseNodeConfig({ AUTH0_DOMAIN: 'tenant.auth0.com' })).toMatchObject({ sidecarAuth: false, auth: { auth0Domain: 'tenant.auth0.com' } })
+  })
+
+  it('reads P2P_NODE_TOKEN for the proxy, refusing spaces', () => {
+    expect(parseProxyConfig({ ...PROXY_BASE, P2P_NODE_TOKEN: 'aaa.bbb.ccc' }).nodeToken).toBe('aaa.bbb.ccc')
+    expect('nodeToken' in parseProxyConfig(PROXY_BASE)).toBe(false)
+    expect(configError(() => parseProxyConfig({ ...PROXY_BASE, P2P_NODE_TOKEN: 'a b' })).variable).toBe('P2P_NODE_TOKEN')
   })
 
   it('carries both when on, and keeps them (validated) when off', () => {

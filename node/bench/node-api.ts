@@ -34,3 +34,23 @@ export async function bytesSent(apiPort: number): Promise<number> {
   if (!match) throw new Error(`API port ${apiPort}: /metrics has no optimum_node_bytes_sent_total`)
   return Number(match[1])
 }
+
+/** Gauges read at the soak's checkpoints: where a node's memory is (heap, buffers) and what the optimum core holds. */
+const MEMORY_GAUGES = {
+  heap_used: 'optimum_node_nodejs_heap_size_used_bytes',
+  external: 'optimum_node_nodejs_external_memory_bytes',
+  message_states: 'optimum_node_message_states',
+  deferred: 'optimum_node_deferred_messages',
+} as const
+
+export type MemoryGauges = Partial<Record<keyof typeof MEMORY_GAUGES, number>>
+
+export async function memoryGauges(apiPort: number): Promise<MemoryGauges> {
+  const text = await (await get(apiPort, '/metrics')).text()
+  const out: MemoryGauges = {}
+  for (const [key, name] of Object.entries(MEMORY_GAUGES) as Array<[keyof typeof MEMORY_GAUGES, string]>) {
+    const match = new RegExp(`^${name}(?:\\{[^}]*\\})?\\s+(\\S+)`, 'm').exec(text)
+    if (match) out[key] = Number(match[1])
+  }
+  return out
+}

@@ -7,6 +7,7 @@ import { intFlag, parseFlagsOrExit, stringFlag } from '../../common/cli/go-flags
 import type { NodeMode } from '../../common/config/index.js'
 import { Cluster, killAllNodesNow } from './cluster.js'
 import { DeliveryTracker } from './deliveries.js'
+import { memoryGauges, type MemoryGauges } from './node-api.js'
 import { measureThroughput } from './phases.js'
 import { PUBLISH_WINDOW, TOPIC } from './scenario.js'
 import { SidecarTap } from './sidecar-tap.js'
@@ -19,8 +20,12 @@ import { round } from './stats.js'
  * fast as it acknowledges them, as the throughput phase of bench:node does),
  * and reads every node's resident set size after the first tenth and at the
  * end. Message state expires, so the second reading should be within a few
- * percent of the first. The last line is one JSON object; exit status 1 when
- * a delivery went missing.
+ * percent of the first. Beside RSS it reads each node's V8 heap in use,
+ * external (Buffer) memory and message states from /metrics; these are read
+ * without forcing a collection, so they include garbage not yet collected:
+ * a heap that grows between the readings is a leak only if a heap snapshot
+ * (`NODE_OPTIONS=--heapsnapshot-signal=SIGUSR2`) after a GC grows too. The
+ * last line is one JSON object; exit status 1 when a delivery went missing.
  */
 const FLAGS = {
   mode: stringFlag('optimum', 'NODE_MODE to run: optimum or gossipsub'),
@@ -57,12 +62,17 @@ try {
     missing += result.missing
     say(`${count} messages in ${result.seconds.toFixed(1)} s (${round(result.msgsPerS, 1)} msg/s), missing ${result.missing}`)
   }
+  // Where the memory is (V8 heap, buffers, core state), to tell a leak from a cache that is still filling.
+  const gauges = async (): Promise<MemoryGauges[]> => Promise.all(cluster.nodes.map((node) => memoryGauges(node.ports.api)))
+  const show = (g: MemoryGauges[]): string => g.map((x) => `heap ${mib(x.heap_used)} ext ${mib(x.external)} states ${x.message_states ?? '-'}`).join(' | ')
   await run(first, 'soak-a')
   const early = cluster.rss()
-  say(`RSS after ${first} messages: ${early.map(mib).join(', ')} MiB`)
+  const earlyGauges = await gauges()
+  say(`RSS after ${first} messages: ${early.map(mib).join(', ')} MiB (${show(earlyGauges)})`)
   await run(values.messages - first, 'soak-b')
   const late = cluster.rss()
-  say(`RSS after ${values.messages} messages: ${late.map(mib).join(', ')} MiB`)
+  const lateGauges = await gauges()
+  say(`RSS after ${values.messages} messages: ${late.map(mib).join(', ')} MiB (${show(lateGauges)})`)
   const growth = late.map((bytes, i) => (bytes === undefined || early[i] === undefined ? null : round(bytes / early[i]! - 1, 3)))
   const worst = Math.max(...growth.map((g) => g ?? 0))
   process.stdout.write(
@@ -75,6 +85,8 @@ try {
       rss_mib_late: late.map(mib),
       rss_growth: growth,
       rss_growth_max: worst,
+      heap_mib_early: earlyGauges.map((g) => mib(g.heap_used)),
+      heap_mib_late: lateGauges.map((g) => mib(g.heap_used)),
       missing,
     })}\n`,
   )

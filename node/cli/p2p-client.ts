@@ -25,6 +25,10 @@ import { connectSidecar } from '../../common/sidecar-client.js'
  *   p2p-client -mode=publish -topic=t -msg=hello [-count=N] [-sleep=100ms]
  *     Published "hello" to "t"
  *
+ * -jwt=<token> puts the token in every request's `jwt_token`, for a node with
+ * SIDECAR_AUTH on; a subscribe the node refuses for its token ends the client
+ * (exit 1), a refused publish counts as a refused message.
+ *
  * With -count > 1 every message is distinct: `random-<i>-<8 hex>` when -msg
  * is empty or "random", else `<msg> <i>`. A publish sends every message on
  * one stream, half-closes it and waits (up to -flush-timeout) for the node to
@@ -46,7 +50,11 @@ const FLAGS = {
   'keepalive-time': durationFlag(0, 'same as -keepalive-interval (the name older scripts use)'),
   'connect-timeout': durationFlag(10_000, 'how long to wait for the connection to the sidecar'),
   'flush-timeout': durationFlag(30_000, 'publish: how long to wait for the node to take every message'),
+  jwt: stringFlag('', "JWT sent in every request's jwt_token (for a node with SIDECAR_AUTH on)"),
 }
+
+/** Error codes of a refusal for the token, after which a subscriber has nothing to wait for. */
+const AUTH_CODES = new Set(['unauthenticated', 'permission_denied'])
 
 function fail(message: string): never {
   flushOut()
@@ -117,7 +125,7 @@ function publishTexts(msg: string, count: number): string[] {
   return texts
 }
 
-function subscribe(client: CommandStreamClient, topic: string): void {
+function subscribe(client: CommandStreamClient, topic: string, jwt: string): void {
   const call = client.ListenCommands()
   let received = 0
   let stopping = false
@@ -146,6 +154,10 @@ function subscribe(client: CommandStreamClient, topic: string): void {
       }
       case ResponseType.Unknown:
         process.stderr.write(`${PROGRAM}: node says: ${errorText(response)}\n`)
+        if (AUTH_CODES.has(errorCode(response))) {
+          out(`Total messages received: ${received}`)
+          stop(1)
+        }
         return
       case ResponseType.MessageTraceMumP2P:
       case ResponseType.MessageTraceGossipSub:
@@ -176,7 +188,7 @@ function subscribe(client: CommandStreamClient, topic: string): void {
   process.on('SIGINT', onSignal)
   process.on('SIGTERM', onSignal)
 
-  call.write({ command: Command.Subscribe, topic })
+  call.write({ command: Command.Subscribe, topic, jwt_token: jwt })
   out(`Subscribed to topic ${goQuote(topic)}, waiting for messages…`)
 }
 
@@ -186,6 +198,7 @@ async function publish(
   texts: string[],
   sleepMs: number,
   flushTimeoutMs: number,
+  jwt: string,
 ): Promise<void> {
   const call = client.ListenCommands()
   let refused = 0
@@ -212,7 +225,7 @@ async function publish(
   let sent = 0
   for (const text of texts) {
     if (status || interrupted) break
-    const ok = call.write({ command: Command.Publish, topic, data: Buffer.from(text, 'utf8') })
+    const ok = call.write({ command: Command.Publish, topic, data: Buffer.from(text, 'utf8'), jwt_token: jwt })
     sent++
     out(`Published ${goQuote(text)} to ${goQuote(topic)}`)
     if (!ok) await Promise.race([new Promise((resolve) => call.once('drain', resolve)), ended])
@@ -254,6 +267,16 @@ async function publish(
   exitWith(refused > 0 || sent < texts.length ? 1 : 0, client)
 }
 
+/** The `code` of an error response; '' when it has none. */
+function errorCode(response: SidecarResponse): string {
+  try {
+    const json = JSON.parse(Buffer.from(response.data).toString('utf8')) as { code?: unknown }
+    return typeof json.code === 'string' ? json.code : ''
+  } catch {
+    return ''
+  }
+}
+
 function errorText(response: SidecarResponse): string {
   const text = Buffer.from(response.data).toString('utf8')
   try {
@@ -274,7 +297,7 @@ async function main(): Promise<void> {
   if (values.sleep < 0) fail('-sleep must not be negative')
 
   const keepaliveIntervalMs = set.has('keepalive-time') && !set.has('keepalive-interval') ? values['keepalive-time'] : values['keepalive-interval']
-  const client = connectSidecar(values.addr, { keepaliveIntervalMs, keepaliveTimeoutMs: values['keepalive-timeout'] })
+  const client = connectSidecar(values.addr, { keepalive: { keepaliveIntervalMs, keepaliveTimeoutMs: values['keepalive-timeout'] } })
   try {
     await connect(client, values['connect-timeout'])
   } catch (err) {
@@ -282,8 +305,8 @@ async function main(): Promise<void> {
     fail(`cannot reach the sidecar at ${values.addr}: ${grpcDetails(err as grpc.ServiceError)}`)
   }
 
-  if (values.mode === 'subscribe') subscribe(client, values.topic)
-  else await publish(client, values.topic, publishTexts(values.msg, values.count), values.sleep, values['flush-timeout'])
+  if (values.mode === 'subscribe') subscribe(client, values.topic, values.jwt)
+  else await publish(client, values.topic, publishTexts(values.msg, values.count), values.sleep, values['flush-timeout'], values.jwt)
 }
 
 main().catch((err: unknown) => fail(err instanceof Error ? err.message : String(err)))

@@ -14,7 +14,10 @@ export interface ForwardingDeps {
   send(peer: PeerKey, state: MessageState, shards: CodedShard[], hop: number): void
   /** ceil(k × threshold): from this rank on, relays send fresh recodings instead of what they received. */
   recodeFrom(k: number): number
-  maxDeferredPerPeer: number
+  /** Heap bytes of the messages owed to one peer (they stay held for it) past which the peer is cut off. */
+  maxOwedBytesPerPeer: number
+  /** The peer owes more than the bound: it does not drain, disconnect it (its owed entries are forgotten). */
+  overdue(peer: PeerKey, bytes: number): void
   /** Peers each innovative shard (or decode) of this message is passed on to. */
   fanout(state: MessageState): number
   /** Random order among equally needy peers. */
@@ -36,17 +39,48 @@ export interface ForwardingDeps {
  *   instead of queued; when the peer drains, owed shards go out oldest
  *   message first, each a fresh recoding made at send time (so it reflects
  *   everything learnt meanwhile, and is skipped if the peer no longer needs it).
+ *   An owed message is pinned (MessageState.owed): its state does not expire
+ *   while any peer is owed shards of it. What one peer may pin is bounded by
+ *   bytes (maxOwedBytesPerPeer); a peer past it does not drain and is cut
+ *   off, so nothing owed is ever silently dropped for a healthy peer.
  */
+interface Owed {
+  state: MessageState
+  count: number
+}
+
+interface PeerDebt {
+  /** message id → what is owed (insertion order is the order they go out). */
+  messages: Map<string, Owed>
+  /** Heap bytes of the owed messages' states. */
+  bytes: number
+}
+
 export class Forwarding {
-  /** peer → message id → shards owed (insertion order is the order they go out). */
-  private readonly owed = new Map<PeerKey, Map<string, number>>()
+  private readonly owed = new Map<PeerKey, PeerDebt>()
+  /** Owed messages whose state went before they were paid (an undecoded relay's state expired, or stop). */
+  private lost = 0
 
   constructor(private readonly deps: ForwardingDeps) {}
 
   get deferred(): number {
     let n = 0
-    for (const messages of this.owed.values()) n += messages.size
+    for (const debt of this.owed.values()) n += debt.messages.size
     return n
+  }
+
+  get owedLost(): number {
+    return this.lost
+  }
+
+  /** The peer owing the most bytes, the one to cut off when retained memory is at its bound. */
+  heaviest(): PeerKey | undefined {
+    let worst: PeerKey | undefined
+    let bytes = 0
+    for (const [peer, debt] of this.owed) {
+      if (debt.bytes > bytes) [worst, bytes] = [peer, debt.bytes]
+    }
+    return worst
   }
 
   /** The publisher's first shards: `shards` spread round-robin over the peers, so each carries different ones. */
@@ -57,7 +91,7 @@ export class Forwarding {
       per.set(peer, [...(per.get(peer) ?? []), shard])
     })
     for (const [peer, mine] of per) {
-      if (this.deps.backlogged(peer)) this.owe(peer, state.id, mine.length)
+      if (this.deps.backlogged(peer)) this.owe(peer, state, mine.length)
       else this.deps.send(peer, state, mine, 0)
     }
   }
@@ -66,7 +100,7 @@ export class Forwarding {
   innovative(state: MessageState, shard: CodedShard, hop: number, from: PeerKey): void {
     const asReceived = state.rank < this.deps.recodeFrom(state.k)
     for (const peer of this.neediest(state, from)) {
-      if (this.deps.backlogged(peer)) this.owe(peer, state.id, 1)
+      if (this.deps.backlogged(peer)) this.owe(peer, state, 1)
       else if (asReceived) this.deps.send(peer, state, [shard], hop + 1)
       else this.sendRecoded(peer, state, 1)
     }
@@ -81,39 +115,57 @@ export class Forwarding {
    */
   decoded(state: MessageState, from: PeerKey, small: boolean): void {
     for (const peer of this.neediest(state, from, small ? 1 : state.k)) {
-      if (this.deps.backlogged(peer)) this.owe(peer, state.id, 1)
+      if (this.deps.backlogged(peer)) this.owe(peer, state, 1)
       else this.sendRecoded(peer, state, 1)
     }
   }
 
   /** The peer's backlog fell: pay what is owed to it while it stays below the bound. */
   drained(peer: PeerKey): void {
-    const messages = this.owed.get(peer)
-    if (messages === undefined) return
-    for (const [id, count] of messages) {
+    const debt = this.owed.get(peer)
+    if (debt === undefined) return
+    for (const [id, owed] of debt.messages) {
       if (this.deps.backlogged(peer)) return
-      const state = this.deps.store.get(id)
-      const n = state === undefined || !state.relayable ? 0 : Math.min(count, state.sendable(peer))
+      const { state } = owed
+      const held = this.deps.store.get(id) === state
+      if (!held) this.lost++
+      const n = !held || !state.relayable ? 0 : Math.min(owed.count, state.sendable(peer))
       let sent = 0
       while (sent < n && !this.deps.backlogged(peer)) {
-        this.sendRecoded(peer, state!, 1)
+        this.sendRecoded(peer, state, 1)
         sent++
       }
       if (sent < n) {
-        messages.set(id, count - sent)
+        owed.count -= sent
         return
       }
-      messages.delete(id)
+      this.settle(debt, id, owed)
     }
-    if (messages.size === 0) this.owed.delete(peer)
+    if (debt.messages.size === 0) this.owed.delete(peer)
   }
 
   forgetPeer(peer: PeerKey): void {
+    const debt = this.owed.get(peer)
+    if (debt === undefined) return
     this.owed.delete(peer)
+    for (const { state } of debt.messages.values()) state.owed--
   }
 
   clear(): void {
-    this.owed.clear()
+    for (const peer of [...this.owed.keys()]) this.forgetPeer(peer)
+  }
+
+  /**
+   * An IWANT answer. Behind a full backlog it is owed instead (at most what
+   * was asked, however often): an asker that repeats its IWANT each
+   * heartbeat while earlier answers still queue on a slow link would
+   * otherwise grow that queue without end.
+   */
+  answer(peer: PeerKey, state: MessageState, count: number): void {
+    if (!this.deps.backlogged(peer)) return this.sendRecoded(peer, state, count)
+    const owed = this.owed.get(peer)?.messages.get(state.id)
+    if (owed === undefined) this.owe(peer, state, count)
+    else owed.count = Math.max(owed.count, count)
   }
 
   sendRecoded(peer: PeerKey, state: MessageState, count: number): void {
@@ -135,13 +187,23 @@ export class Forwarding {
     return peers.sort((a, b) => room.get(b)! - room.get(a)!).slice(0, fanout)
   }
 
-  private owe(peer: PeerKey, id: string, count: number): void {
-    let messages = this.owed.get(peer)
-    if (messages === undefined) this.owed.set(peer, (messages = new Map()))
-    if (!messages.has(id) && messages.size >= this.deps.maxDeferredPerPeer) {
-      // The oldest owed message is the likeliest to have been completed by others meanwhile; repair covers it if not.
-      messages.delete(messages.keys().next().value as string)
+  private owe(peer: PeerKey, state: MessageState, count: number): void {
+    let debt = this.owed.get(peer)
+    if (debt === undefined) this.owed.set(peer, (debt = { messages: new Map(), bytes: 0 }))
+    const owed = debt.messages.get(state.id)
+    if (owed !== undefined) {
+      owed.count += count
+      return
     }
-    messages.set(id, (messages.get(id) ?? 0) + count)
+    debt.messages.set(state.id, { state, count })
+    debt.bytes += state.heapBytes
+    state.owed++
+    if (debt.bytes > this.deps.maxOwedBytesPerPeer) this.deps.overdue(peer, debt.bytes)
+  }
+
+  private settle(debt: PeerDebt, id: string, owed: Owed): void {
+    debt.messages.delete(id)
+    debt.bytes -= owed.state.heapBytes
+    owed.state.owed--
   }
 }

@@ -22,7 +22,7 @@ export const DEFAULT_LIMITS: CoreLimits = {
   rankUpdateMinShardBytes: 2048,
   relayFanout: 2,
   backlogBytes: 64 * 1024,
-  maxDeferredPerPeer: 4096,
+  maxOwedBytesPerPeer: 128 * 1024 * 1024,
   fanoutTtlMs: 60_000,
   gossipLazy: 6,
   gossipHeartbeats: 3,

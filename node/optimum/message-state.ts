@@ -60,6 +60,10 @@ export class MessageState {
   quarantined = false
   /** When the rank last grew: repair asks only for a message that stopped progressing. */
   lastProgressAt: number
+  /** Peers owed shards of it (Forwarding): while any is, a decoded state does not expire. */
+  owed = 0
+  /** When we last sent shards of it: a decoded state is kept retainMs past that, for the receivers' repair. */
+  lastSentAt = Number.NEGATIVE_INFINITY
   /** Fewest hops any shard of it took to reach us (-1 at the publisher); our shards carry hop + 1. */
   hop: number
   private readonly views = new Map<PeerKey, PeerView>()

@@ -7,9 +7,14 @@ export type AdmitRefusal = 'too_many_undecoded' | 'undecoded_bytes' | 'peer_unde
 /**
  * All message states, with the accounting that bounds them: undecoded states
  * and their heap bytes, in total and per opening peer, and the total count.
- * Expiry drops undecoded states after messageTtlMs and decoded ones after
- * retainMs (or sooner, oldest first, past maxRetainedBytes), so memory is
- * flat however many messages pass.
+ * Expiry drops undecoded states after messageTtlMs and decoded ones retainMs
+ * after they decoded or last sent shards (a receiver short of a shard asks
+ * within a heartbeat or two of the last one it got), but no later than
+ * messageTtlMs after the decode, so memory is flat however many messages
+ * pass. A decoded state that shards are still owed from (`owed`, backpressure) stays until they are
+ * paid; past maxRetainedBytes or maxMessages the oldest unowed decoded states
+ * go first, and when only owed ones are left `relieve` cuts off the peer that
+ * owes the most, which unpins them (never a silent drop of what a peer is owed).
  */
 export class MessageStore {
   private readonly states = new Map<string, MessageState>()
@@ -18,7 +23,11 @@ export class MessageStore {
   private retainedHeap = 0
   private readonly perPeer = new Map<PeerKey, { count: number; bytes: number }>()
 
-  constructor(private readonly limits: CoreLimits) {}
+  constructor(
+    private readonly limits: CoreLimits,
+    /** Disconnects the peer owed the most; false when nothing is owed. */
+    private readonly relieve: () => boolean,
+  ) {}
 
   get size(): number {
     return this.states.size
@@ -79,9 +88,15 @@ export class MessageStore {
 
   expire(now: number): void {
     for (const state of this.states.values()) {
-      const age = state.delivered ? now - state.decodedAt - this.limits.retainMs : now - state.createdAt - this.limits.messageTtlMs
-      if (age >= 0) this.delete(state)
+      if (state.delivered ? this.retained(state, now) : now - state.createdAt < this.limits.messageTtlMs) continue
+      this.delete(state)
     }
+  }
+
+  private retained(state: MessageState, now: number): boolean {
+    if (state.owed > 0) return true
+    const { retainMs, messageTtlMs } = this.limits
+    return now - Math.max(state.decodedAt, state.lastSentAt) < retainMs && now - state.decodedAt < messageTtlMs
   }
 
   forgetPeer(peer: PeerKey): void {
@@ -92,24 +107,28 @@ export class MessageStore {
     for (const state of [...this.states.values()]) this.delete(state)
   }
 
-  /** Counts a decoded state's heap; past maxRetainedBytes the oldest decoded states go (never `state` itself). */
+  /** Counts a decoded state's heap; past maxRetainedBytes the oldest unowed decoded states go (never `state` itself). */
   private retain(state: MessageState): void {
     this.retainedHeap += state.heapBytes
-    for (const old of this.states.values()) {
-      if (this.retainedHeap <= this.limits.maxRetainedBytes) return
-      if (old.delivered && old !== state) this.delete(old)
-    }
+    do {
+      for (const old of this.states.values()) {
+        if (this.retainedHeap <= this.limits.maxRetainedBytes) return
+        if (old.delivered && old.owed === 0 && old !== state) this.delete(old)
+      }
+    } while (this.retainedHeap > this.limits.maxRetainedBytes && this.relieve())
   }
 
-  /** At the count cap, drops the oldest decoded state; false when every state is undecoded. */
+  /** At the count cap, drops the oldest unowed decoded state; false when every state is undecoded. */
   private makeRoom(): boolean {
     if (this.states.size < this.limits.maxMessages) return true
-    for (const state of this.states.values()) {
-      if (state.delivered) {
-        this.delete(state)
-        return true
+    do {
+      for (const state of this.states.values()) {
+        if (state.delivered && state.owed === 0) {
+          this.delete(state)
+          return true
+        }
       }
-    }
+    } while (this.relieve())
     return false
   }
 

@@ -19,6 +19,8 @@ const COUNTERS: Array<[string, string, StatName]> = [
   ['idontwant_sent_total', 'IDONTWANT ids sent', 'idontwantSent'],
   ['iwant_sent_total', 'IWANT requests sent', 'iwantSent'],
   ['ihave_sent_total', 'IHAVE announcements sent', 'ihaveSent'],
+  ['owed_lost_total', 'Owed messages whose state expired before they were paid (undecoded relays only)', 'owedLost'],
+  ['overdue_peers_total', 'Peers disconnected for not draining the shards owed to them', 'overduePeers'],
 ]
 const GAUGES: Array<[string, string, StatName]> = [
   ['message_states', 'Message states held (undecoded and retained for repair)', 'messages'],

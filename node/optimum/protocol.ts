@@ -37,7 +37,7 @@ export function createOptimumCore(options: CoreOptions, env: CoreEnv, outputs: C
   return new OptimumProtocol(options, env, outputs)
 }
 
-type Counters = Omit<CoreStats, 'peers' | 'messages' | 'undecoded' | 'undecodedBytes' | 'retainedBytes' | 'seen' | 'deferred'>
+type Counters = Omit<CoreStats, 'peers' | 'messages' | 'undecoded' | 'undecodedBytes' | 'retainedBytes' | 'seen' | 'deferred' | 'owedLost'>
 
 /**
  * Wires mesh, message store, forwarding policy, repair and scores into the
@@ -67,6 +67,7 @@ class OptimumProtocol implements OptimumCore {
     idontwantSent: 0,
     iwantSent: 0,
     ihaveSent: 0,
+    overduePeers: 0,
   }
   /** Decoded bodies land here (Delivery.data is a view of it). */
   private pool = new Uint8Array(0)
@@ -85,7 +86,7 @@ class OptimumProtocol implements OptimumCore {
     const now = (): number => env.now()
     this.rng = new Rng(env.random)
     this.mesh = new Mesh({ ...mesh, fanoutTtlMs: this.limits.fanoutTtlMs, pruneBackoffMs: this.limits.pruneBackoffMs, maxTopicsPerPeer: this.limits.maxTopicsPerPeer }, this.rng, now)
-    this.store = new MessageStore(this.limits)
+    this.store = new MessageStore(this.limits, () => this.relieve())
     this.seen = new SeenCache(this.limits.seenTtlMs, this.limits.seenMax, now)
     this.scores = new PeerScores(this.limits.disconnectScore, this.limits.scoreDecay)
     this.outbox = new Outbox((peer, rpc) => outputs.send(peer, rpc))
@@ -95,7 +96,8 @@ class OptimumProtocol implements OptimumCore {
       backlogged: (peer) => env.backlog(peer) + this.outbox.bytes(peer) >= this.limits.backlogBytes,
       send: (peer, state, shards, hop) => this.sendShards(peer, state, shards, hop),
       recodeFrom: (k) => Math.ceil(k * options.threshold),
-      maxDeferredPerPeer: this.limits.maxDeferredPerPeer,
+      maxOwedBytesPerPeer: this.limits.maxOwedBytesPerPeer,
+      overdue: (peer, bytes) => this.cutOff(peer, `owed ${bytes} bytes of messages it does not drain (bound ${this.limits.maxOwedBytesPerPeer})`),
       fanout: (state) => (state.shardLength >= this.limits.rankUpdateMinShardBytes ? this.limits.relayFanout : Number.MAX_SAFE_INTEGER),
       shuffle: (items) => this.rng.shuffle(items),
       recoded: (count) => (this.counters.recodes += count),
@@ -267,6 +269,7 @@ class OptimumProtocol implements OptimumCore {
       retainedBytes: this.store.retainedBytes,
       seen: this.seen.size,
       deferred: this.forwarding.deferred,
+      owedLost: this.forwarding.owedLost,
     }
   }
 
@@ -507,11 +510,15 @@ class OptimumProtocol implements OptimumCore {
    * An IWANT answer: fresh recodings, the first with the header whatever we
    * sent before (the asker may have lost or refused our first shard, and a
    * shard without a header is useless to a node without the message's state).
+   * Owed instead while the asker's backlog is full (Forwarding.answer).
    */
   private serve(peer: PeerKey, state: MessageState, count: number): void {
     const view = state.view(peer)
     view.hasHeader = false
-    this.forwarding.sendRecoded(peer, state, count)
+    // An answer does not extend the state's life (lastSentAt): a peer asking again and again would pin it.
+    const { lastSentAt } = state
+    this.forwarding.answer(peer, state, count)
+    state.lastSentAt = lastSentAt
   }
 
   private sendShards(peer: PeerKey, state: MessageState, shards: ReadonlyArray<{ coefficients: Uint8Array; payload: Uint8Array }>, hop: number): void {
@@ -521,6 +528,7 @@ class OptimumProtocol implements OptimumCore {
       header = undefined
     }
     state.noteSent(peer, shards.length)
+    state.lastSentAt = this.env.now()
     this.counters.shardsSent += shards.length
   }
 
@@ -530,6 +538,22 @@ class OptimumProtocol implements OptimumCore {
     const score = this.scores.score(peer)
     this.removePeer(peer)
     this.outputs.disconnect(peer, `score ${score.toFixed(1)} after ${offence}: ${reason}`)
+  }
+
+  /** Retained memory is at its bound and only owed states are left: the peer owed the most goes, unpinning them. */
+  private relieve(): boolean {
+    const peer = this.forwarding.heaviest()
+    if (peer === undefined) return false
+    this.cutOff(peer, `retained states reached ${this.limits.maxRetainedBytes} bytes and it is owed the most`)
+    return true
+  }
+
+  /** A peer that does not drain what it is owed is disconnected rather than silently shorted. */
+  private cutOff(peer: PeerKey, reason: string): void {
+    this.counters.overduePeers++
+    this.trace('reject', { peer, reason: 'overdue' })
+    this.removePeer(peer)
+    this.outputs.disconnect(peer, reason)
   }
 
   private freshDecoder(state: MessageState): Decoder {

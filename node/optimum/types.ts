@@ -208,8 +208,11 @@ export interface CoreLimits {
   relayFanout: number
   /** A peer whose outbound backlog is at least this many bytes gets its shards deferred until drained. */
   backlogBytes: number
-  /** Messages waiting for one peer's backlog to drain. */
-  maxDeferredPerPeer: number
+  /**
+   * Heap bytes of the message states owed to one peer (shards deferred by its
+   * backlog, kept until paid). A peer past it does not drain: it is disconnected.
+   */
+  maxOwedBytesPerPeer: number
   /** Fanout entries for topics published to without subscribing expire after this long unused. */
   fanoutTtlMs: number
   /** Non-mesh topic peers that get IHAVE each heartbeat, per topic. */
@@ -242,7 +245,12 @@ export interface CoreStats {
   /** Heap bytes held by decoded and published states, kept for repair. */
   retainedBytes: number
   seen: number
+  /** Messages owed to peers, waiting for their backlog to drain. */
   deferred: number
+  /** Owed messages whose state went before they were paid (only an undecoded relay's, at messageTtlMs). */
+  owedLost: number
+  /** Peers cut off for not draining what they were owed. */
+  overduePeers: number
   shardsReceived: number
   shardsInnovative: number
   shardsRedundant: number

@@ -15,6 +15,8 @@ import type { TraceTap } from '../trace/tap.js'
 import { traceResponse } from '../trace/response.js'
 import type { NodeTrace } from '../trace/types.js'
 import { TopicRefs } from './topic-refs.js'
+import { bearerToken } from '../../common/auth/claims.js'
+import type { SidecarAuth } from './auth.js'
 
 /** Machine usage in percent (0..100), as `Health` reports it. */
 export interface SidecarHealth {
@@ -55,6 +57,8 @@ export interface SidecarServerOptions {
   writeBatch?: number
   /** The node's protocol events, streamed to the streams that ask (Request.trace); none when absent. */
   traces?: SidecarTraces
+  /** SIDECAR_AUTH: publishes and subscribes need a valid JWT; absent = open, as published. */
+  auth?: SidecarAuth
 }
 
 export interface SidecarTraces {
@@ -133,6 +137,14 @@ const DEFAULT_LIMITS: SidecarLimits = { maxStreams: 1024, maxStreamsPerConnectio
  * common/grpc-status.ts: INVALID_ARGUMENT (topic, id), RESOURCE_EXHAUSTED
  * (too large, the details say the limit; or too many calls), ALREADY_EXISTS,
  * UNAVAILABLE, INTERNAL.
+ *
+ * Auth (`auth`, SIDECAR_AUTH=true): every publish and subscribe on a stream
+ * carries a JWT in `jwt_token`, and a unary Publish one in `authorization:
+ * Bearer <JWT>` metadata (SidecarAuth). A stream request without a valid one
+ * gets an error response with code `unauthenticated` (or `permission_denied`
+ * for an inactive client) and does nothing; the stream goes on. A unary
+ * Publish is refused with UNAUTHENTICATED / PERMISSION_DENIED. Unsubscribe,
+ * Health and ListTopics stay open.
  *
  * Health → `{status: true, nodeMode, cpuUsed, memoryUsed, diskUsed,
  * p2pAddress, country, country_iso}`; ListTopics → the topics the node is
@@ -287,7 +299,7 @@ export class SidecarServer {
   }
 
   private handlers(): CommandStreamHandlers {
-    const { engine, log, metrics, maxMessageSize } = this.options
+    const { engine, log, metrics, maxMessageSize, auth } = this.options
     return {
       ListenCommands: (call: ListenCall) => {
         if (this.stopping) {
@@ -317,6 +329,7 @@ export class SidecarServer {
           traceQueueSize: this.options.traces?.queueSize,
           traceQueueBytes: this.options.traces?.queueBytes,
           meshTrace: (topic) => this.meshTrace(topic),
+          ...(auth !== undefined && { authorize: (token: string) => auth.check(token, MISSING_STREAM_TOKEN) }),
           onClosed: (s) => {
             if (!this.sessions.delete(s)) return
             metrics.sidecarStreams.dec()
@@ -373,7 +386,8 @@ export class SidecarServer {
           return
         }
         this.unaryPublishes++
-        engine.publish(topic, data, id).finally(() => this.unaryPublishes--).then(
+        const allowed = auth === undefined ? Promise.resolve() : auth.check(bearerToken(metadataText(call.metadata, 'authorization')), MISSING_BEARER)
+        allowed.then(() => engine.publish(topic, data, id)).finally(() => this.unaryPublishes--).then(
           (result) => {
             if (result.fresh) metrics.published.inc({ topic: metrics.topicLabel(topic) })
             callback(null, { message_id: result.id, fresh: result.fresh })
@@ -387,6 +401,15 @@ export class SidecarServer {
       },
     }
   }
+}
+
+const MISSING_STREAM_TOKEN = 'missing jwt_token: this node requires a JWT on every publish and subscribe (SIDECAR_AUTH)'
+const MISSING_BEARER = 'missing bearer token: send metadata authorization: Bearer <JWT> (SIDECAR_AUTH)'
+
+/** A metadata value as text; undefined when absent. */
+function metadataText(metadata: grpc.Metadata, key: string): string | undefined {
+  const value = metadata.get(key)[0]
+  return value === undefined ? undefined : value.toString()
 }
 
 /** `host:port` for grpc-js, bracketing IPv6 literals. */

@@ -31,6 +31,12 @@ export interface StreamSessionDeps {
   writeBatch: number
   /** Topics the stream may hold at once; a subscribe past it gets a `resource_exhausted` error response. */
   maxTopics: number
+  /**
+   * SIDECAR_AUTH: resolves when a publish or subscribe carrying this
+   * `jwt_token` may act, rejects with the OptimumError to answer. Absent = no
+   * checks (the published behaviour).
+   */
+  authorize?(token: string): Promise<void>
   /** Called once when the session is over (call ended, cancelled or failed). */
   onClosed(session: StreamSession): void
   /** Bound of the stream's trace queue (only streams that asked for traces have one): events… */
@@ -86,6 +92,10 @@ const REQUESTS_PER_TURN = 128
  *   on the client through HTTP/2 flow control.
  * - A bad request gets an error response (see commands.ts `errorResponse`)
  *   and the stream stays open.
+ * - With `authorize` (SIDECAR_AUTH), each publish and subscribe waits for its
+ *   token's check; requests still act in arrival order (each one after the one
+ *   before it), a refused one gets an error response and does nothing.
+ *   Requests waiting for their check count as publishes in flight.
  * - Half-close (the client is done sending): the session waits for its
  *   publishes, releases its topics, sends what is queued and ends the call
  *   with OK.
@@ -116,6 +126,8 @@ export class StreamSession {
   private backlogScheduled = false
   private backlogPublished = 0
   private unread: UnreadRequests<SidecarRequest> | undefined
+  /** With `authorize`: settles when the last request so far has acted (or was refused). */
+  private turn: Promise<void> = Promise.resolve()
 
   constructor(
     private readonly call: ListenCall,
@@ -223,26 +235,61 @@ export class StreamSession {
     this.countTurn()
     const command = this.parse(request)
     if (command === undefined) return
+    const authorize = this.deps.authorize
+    if (authorize === undefined) {
+      this.act(command, request)
+      return
+    }
+    const allowed = this.nextTurn(command.kind === 'unsubscribe' ? undefined : authorize(request.jwt_token ?? ''))
+    if (command.kind === 'publish') {
+      this.publish(command.topic, command.data, request, allowed)
+      return
+    }
+    const acted = allowed.then(
+      () => {
+        // a stream that closed while the check ran holds no topics any more, and must not get one back
+        if (this.state !== 'closed') this.act(command, request)
+      },
+      (err: unknown) => this.reject(err, request),
+    )
+    this.track(acted, 0)
+  }
+
+  /** Settles after the request before it has acted, with `check`'s outcome: checks run side by side, requests act in order. */
+  private nextTurn(check: Promise<void> | undefined): Promise<void> {
+    // A refusal may come before the turn does: handled here, it is answered when its turn comes (an
+    // unhandled rejection would end the process).
+    check?.catch(noop)
+    const allowed = this.turn.then(() => check)
+    this.turn = allowed.then(noop, noop)
+    return allowed
+  }
+
+  private act(command: StreamCommand, request: SidecarRequest): void {
     switch (command.kind) {
       case 'publish':
         this.publish(command.topic, command.data, request)
         return
       case 'subscribe':
-        try {
-          if (!this.topicTrace.has(command.topic) && this.topicTrace.size >= this.deps.maxTopics) {
-            throw new OptimumError('resource_exhausted',
-              `a stream may hold at most ${this.deps.maxTopics} topics (SIDECAR_MAX_TOPICS_PER_STREAM); unsubscribe from one first`)
-          }
-          this.deps.refs.add(command.topic, this)
-          this.setTrace(command.topic, command.trace)
-          this.log.debug({ topic: command.topic }, 'sidecar stream subscribed')
-        } catch (err) {
-          this.reject(err, request)
-        }
+        this.subscribe(command.topic, command.trace, request)
         return
       case 'unsubscribe':
         this.releaseTopic(command.topic)
         return
+    }
+  }
+
+  private subscribe(topic: string, trace: boolean, request: SidecarRequest): void {
+    try {
+      if (!this.topicTrace.has(topic) && this.topicTrace.size >= this.deps.maxTopics) {
+        throw new OptimumError('resource_exhausted',
+          `a stream may hold at most ${this.deps.maxTopics} topics (SIDECAR_MAX_TOPICS_PER_STREAM); unsubscribe from one first`)
+      }
+      this.deps.refs.add(topic, this)
+      this.setTrace(topic, trace)
+      this.log.debug({ topic }, 'sidecar stream subscribed')
+    } catch (err) {
+      this.reject(err, request)
     }
   }
 
@@ -268,22 +315,26 @@ export class StreamSession {
     if (trace && !before) for (const response of this.deps.meshTrace?.(topic) ?? []) this.traceQueue!.push({ response, topic })
   }
 
-  private publish(topic: string, data: Buffer, request: SidecarRequest): void {
-    const size = data.length
+  /** Hands the publish to the engine (after `allowed`, when its token is being checked). */
+  private publish(topic: string, data: Buffer, request: SidecarRequest, allowed?: Promise<void>): void {
+    const published = allowed === undefined ? this.deps.engine.publish(topic, data) : allowed.then(() => this.deps.engine.publish(topic, data))
+    const done = published.then(
+      (result) => {
+        if (result.fresh) this.deps.metrics.published.inc({ topic: this.deps.metrics.topicLabel(topic) })
+      },
+      (err: unknown) => this.reject(err, request),
+    )
+    this.track(done, data.length)
+  }
+
+  /** Counts unfinished work of the stream against its in-flight limits until it settles. */
+  private track(work: Promise<void>, size: number): void {
     this.inflightBytes += size
-    const done = this.deps.engine
-      .publish(topic, data)
-      .then(
-        (result) => {
-          if (result.fresh) this.deps.metrics.published.inc({ topic: this.deps.metrics.topicLabel(topic) })
-        },
-        (err: unknown) => this.reject(err, request),
-      )
-      .finally(() => {
-        this.inflight.delete(done)
-        this.inflightBytes -= size
-        this.maybeResume()
-      })
+    const done = work.finally(() => {
+      this.inflight.delete(done)
+      this.inflightBytes -= size
+      this.maybeResume()
+    })
     this.inflight.add(done)
     if (this.inflight.size >= this.deps.maxInflightPublishes || this.inflightBytes >= this.deps.maxInflightBytes) {
       this.pause('inflight')
@@ -359,7 +410,12 @@ export class StreamSession {
       const command = this.parse(request)
       if (command?.kind !== 'publish') continue
       this.backlogPublished++
-      this.publish(command.topic, command.data, request)
+      const authorize = this.deps.authorize
+      if (authorize === undefined) {
+        this.publish(command.topic, command.data, request)
+        continue
+      }
+      this.publish(command.topic, command.data, request, this.nextTurn(authorize(request.jwt_token ?? '')))
     }
     this.scheduleBacklog()
   }
@@ -452,6 +508,8 @@ export class StreamSession {
     }
   }
 }
+
+function noop(): void {}
 
 function safePeer(call: ListenCall): string {
   try {

@@ -24,7 +24,9 @@ describe('gossipsub engine: a publish that failed', () => {
       bytes: new ByteCounter(),
       denyPeer: () => false,
     })
-    stops.push(() => host.stop())
+    stops.push(async () => {
+      await host.stop()
+    })
     const engine = new GossipsubEngine({
       pubsub: host.services.pubsub as GossipSub,
       maxMessageSize: config.gossipsub.maxMessageSize,

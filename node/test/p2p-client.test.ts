@@ -1,6 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
-import { afterEach, describe, expect, it } from 'vitest'
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { JwtVerifier } from '../../common/auth/jwt-verifier.js'
+import { JwksServer, signingKey, signToken, type SigningKey } from '../../common/test/support/jwks.js'
+import { SidecarAuth } from '../sidecar/auth.js'
 import { SidecarServer } from '../sidecar/server.js'
 import { MemoryEngine } from './support/memory-engine.js'
 import { testSidecarOptions } from './support/sidecar.js'
@@ -87,9 +90,9 @@ async function exitOf(r: Run, timeoutMs = CLIENT_TIMEOUT) {
   return result
 }
 
-async function startSidecar() {
+async function startSidecar(auth?: SidecarAuth) {
   const engine = new MemoryEngine()
-  const server = new SidecarServer(testSidecarOptions({ engine, queueSize: 256 }))
+  const server = new SidecarServer(testSidecarOptions({ engine, queueSize: 256, ...(auth && { auth }) }))
   const port = await server.start()
   servers.push(server)
   return { server, engine, addr: `127.0.0.1:${port}` }
@@ -204,5 +207,42 @@ describe('p2p client CLI', () => {
       '[1] Received message: "via script"',
       'Total messages received: 1',
     ])
+  })
+})
+
+describe('p2p client CLI against a node with SIDECAR_AUTH on', () => {
+  const AUDIENCE = 'https://optimum.test/api'
+  const jwks = new JwksServer()
+  let key: SigningKey
+  const token = (expiresIn = 3600) => signToken({ key, issuer: jwks.issuer, audience: AUDIENCE, claims: { sub: 'cli' }, expiresIn })
+  const authSidecar = () => startSidecar(new SidecarAuth(new JwtVerifier({ jwksUrl: jwks.url, issuer: jwks.issuer, audience: AUDIENCE })))
+
+  beforeAll(async () => {
+    await jwks.start()
+    key = await signingKey('cli-key')
+    jwks.published = [key]
+  })
+  afterAll(() => jwks.stop())
+
+  it('-jwt fills jwt_token: publishes and subscribes with a valid token, is refused (exit 1) without one', async () => {
+    const { server, engine, addr } = await authSidecar()
+    const expired = p2pClientDirect(['-mode=subscribe', '-topic=guarded', `-addr=${addr}`, `-jwt=${await token(-60)}`])
+    expect(await exitOf(expired)).toEqual({ code: 1, signal: null })
+    expect(expired.stderr()).toContain('p2p-client: node says: invalid token: expired')
+
+    const sub = p2pClientDirect(['-mode=subscribe', '-topic=guarded', `-addr=${addr}`, `-jwt=${await token()}`])
+    await until(() => server.streamStats().some((s) => s.topics.includes('guarded')), 'the subscription on the node')
+
+    const anonymous = p2pClientDirect(['-mode=publish', '-topic=guarded', '-msg=anonymous', `-addr=${addr}`])
+    expect(await exitOf(anonymous)).toEqual({ code: 1, signal: null })
+    expect(anonymous.stderr()).toContain('p2p-client: node refused a message: missing jwt_token')
+
+    const pub = p2pClientDirect(['-mode=publish', '-topic=guarded', '-msg=signed', `-addr=${addr}`, `-jwt=${await token()}`])
+    expect(await exitOf(pub)).toEqual({ code: 0, signal: null })
+    expect(engine.published.map((p) => Buffer.from(p.data).toString())).toEqual(['signed'])
+    await until(() => lines(sub.stdout()).length === 2, 'the received line')
+    expect(lines(sub.stdout())[1]).toBe('[1] Received message: "signed"')
+    sub.interrupt()
+    expect(await exitOf(sub)).toEqual({ code: 0, signal: null })
   })
 })

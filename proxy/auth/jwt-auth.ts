@@ -1,7 +1,7 @@
 import { OptimumError } from '../../common/errors.js'
 import type { AuthRequest, ClientAuth } from '../service/auth.js'
-import { bearerToken, readClaims } from './claims.js'
-import type { JwtVerifier } from './jwt-verifier.js'
+import { bearerToken, readClaims } from '../../common/auth/claims.js'
+import type { JwtVerifier } from '../../common/auth/jwt-verifier.js'
 import type { PublishLimiter } from './publish-limiter.js'
 
 /**

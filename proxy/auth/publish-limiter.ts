@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs'
 import { OptimumError } from '../../common/errors.js'
 import type { RedisClient } from '../store/redis-store.js'
-import type { ClientLimits } from './claims.js'
+import type { ClientLimits } from '../../common/auth/claims.js'
 import { LimitExceededError, type LimitName } from './errors.js'
 import { AuthKeys } from '../store/keys.js'
 

@@ -19,6 +19,8 @@ export interface NodeLinkOptions {
   onStateChange?(link: NodeLink): void
   /** When set, subscribes ask for the node's trace events (Request.trace) and each trace response goes here. */
   onTrace?(response: SidecarResponse): void
+  /** P2P_NODE_TOKEN: the JWT this proxy presents, in every request's `jwt_token` and as Bearer metadata (nodes with SIDECAR_AUTH). */
+  token?: string
 }
 
 /** Deliveries being recorded before the link stops reading from the node (the node's own queue holds the rest). */
@@ -51,7 +53,7 @@ export class NodeLink {
   constructor(private readonly options: NodeLinkOptions) {
     this.address = options.address
     this.log = options.log.child({ node: options.address })
-    this.client = connectSidecar(options.address, KEEPALIVE)
+    this.client = connectSidecar(options.address, { keepalive: KEEPALIVE, ...(options.token !== undefined && { token: options.token }) })
   }
 
   get state(): LinkState {
@@ -133,12 +135,12 @@ export class NodeLink {
     if (!call || this._state !== 'up') return
     for (const topic of this.subscribed) {
       if (this.wanted.has(topic)) continue
-      call.write({ command: Command.Unsubscribe, topic })
+      call.write({ command: Command.Unsubscribe, topic, jwt_token: this.options.token ?? '' })
       this.subscribed.delete(topic)
     }
     for (const topic of this.wanted) {
       if (this.subscribed.has(topic)) continue
-      call.write({ command: Command.Subscribe, topic, trace: this.options.onTrace !== undefined })
+      call.write({ command: Command.Subscribe, topic, trace: this.options.onTrace !== undefined, jwt_token: this.options.token ?? '' })
       this.subscribed.add(topic)
     }
   }

@@ -16,6 +16,8 @@ export interface NodePoolOptions {
   backoff?: BackoffPolicy
   /** Trace responses of every node (see NodeLinkOptions.onTrace). */
   onTrace?(response: SidecarResponse): void
+  /** P2P_NODE_TOKEN (see NodeLinkOptions.token). */
+  token?: string
 }
 
 export interface PublishResult {
@@ -49,6 +51,7 @@ export class NodePool {
           backoff: options.backoff ?? DEFAULT_BACKOFF,
           onDelivery: options.onDelivery,
           onTrace: options.onTrace,
+          ...(options.token !== undefined && { token: options.token }),
         }),
     )
   }

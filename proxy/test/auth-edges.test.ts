@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { clientChannelOptions } from '../../common/grpc-options.js'
 import { loadProxyProto, type ProxyStreamClient } from '../../common/proto.js'
 import { startCluster, topicMeshReady, waitFor, type TestCluster } from './support/cluster.js'
-import { JwksServer, signingKey, signToken, type SigningKey } from './support/jwks.js'
+import { JwksServer, signingKey, signToken, type SigningKey } from '../../common/test/support/jwks.js'
 
 const AUDIENCE = 'https://optimum.test/api'
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { EventQueue, SimRandom } from '../engine.js'
+import { EventQueue } from '../../common/event-queue.js'
+import { SimRandom } from '../random.js'
 import { SimNetwork, type NetworkOptions } from '../network.js'
 
 /** Hosts that record when each frame (a label) arrived. */

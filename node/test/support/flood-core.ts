@@ -15,7 +15,7 @@ export function createFloodCore(_options: CoreOptions, env: CoreEnv, outputs: Co
   const subscribed = new Set<string>()
   const seen = new Map<string, string>()
   const stats: CoreStats = {
-    peers: 0, messages: 0, undecoded: 0, undecodedBytes: 0, retainedBytes: 0, seen: 0, deferred: 0, shardsReceived: 0, shardsInnovative: 0,
+    peers: 0, messages: 0, undecoded: 0, undecodedBytes: 0, retainedBytes: 0, seen: 0, deferred: 0, owedLost: 0, overduePeers: 0, shardsReceived: 0, shardsInnovative: 0,
     shardsRedundant: 0, shardsSent: 0, recodes: 0, decoded: 0, decodeFailures: 0, idontwantSent: 0, iwantSent: 0, ihaveSent: 0,
   }
   const flood = (shard: Shard, except?: PeerKey): number => {

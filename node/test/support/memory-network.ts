@@ -1,7 +1,9 @@
 import { createHash } from 'node:crypto'
+import { EventQueue } from '../../../common/event-queue.js'
 import { seededRandomBytes, type Kernel } from '../../../common/rlnc/index.js'
 import { estimateRpcBytes } from '../../optimum/outbox.js'
 import { createOptimumCore } from '../../optimum/protocol.js'
+import { splitRpc } from '../../optimum/wire.js'
 import type { CoreEnv, CoreOptions, Delivery, OptimumCore, PeerInfo, PeerKey, Rpc, TraceEvent } from '../../optimum/types.js'
 
 /**
@@ -48,12 +50,6 @@ export interface MemoryNode {
   framesSent: number
 }
 
-interface Event {
-  at: number
-  seq: number
-  run: () => void
-}
-
 interface Peer {
   node: MemoryNode
   options: MemoryNodeOptions
@@ -69,11 +65,9 @@ function fakeSignature(publicKey: Uint8Array, bytes: Uint8Array): Uint8Array {
 }
 
 export class MemoryNetwork {
-  now = 0
   /** Nodes added while this is set keep their trace events (they are many). */
   keepTraces = false
-  private readonly queue: Event[] = []
-  private seq = 0
+  private readonly clock = new EventQueue()
   private readonly peers = new Map<PeerKey, Peer>()
   private readonly options: MemoryNetworkOptions
   private readonly random: (out: Uint8Array) => void
@@ -81,6 +75,10 @@ export class MemoryNetwork {
   constructor(options: MemoryNetworkOptions) {
     this.options = options
     this.random = seededRandomBytes(options.seed)
+  }
+
+  get now(): number {
+    return this.clock.now
   }
 
   get nodes(): MemoryNode[] {
@@ -127,9 +125,9 @@ export class MemoryNetwork {
       const tick = (): void => {
         if (!this.peers.has(key)) return
         node.core.heartbeat()
-        this.at(this.now + period, tick)
+        this.clock.at(this.now + period, tick)
       }
-      this.at(this.now + (((word[0] << 8) | word[1]) % period) + 1, tick)
+      this.clock.at(this.now + (((word[0] << 8) | word[1]) % period) + 1, tick)
     }
     return node
   }
@@ -167,22 +165,12 @@ export class MemoryNetwork {
 
   /** Runs events up to and including time `until`. */
   runFor(ms: number): void {
-    const until = this.now + ms
-    while (this.queue.length > 0 && this.queue[0].at <= until) this.step()
-    this.now = until
+    this.clock.runTo(this.now + ms)
   }
 
   /** Runs events until `done()` holds (checked after each event) or `maxMs` pass; returns whether it held. */
   runUntil(done: () => boolean, maxMs: number): boolean {
-    const until = this.now + maxMs
-    while (!done()) {
-      if (this.queue.length === 0 || this.queue[0].at > until) {
-        this.now = Math.max(this.now, until)
-        return done()
-      }
-      this.step()
-    }
-    return true
+    return this.clock.runUntil(done, this.now + maxMs)
   }
 
   /** A seeded random integer in 0..n-1, for building topologies. */
@@ -195,7 +183,8 @@ export class MemoryNetwork {
   private send(from: PeerKey, to: PeerKey, rpc: Rpc): void {
     const tamper = this.peers.get(from)?.options.tamper
     const out = tamper === undefined ? rpc : tamper(to, rpc)
-    if (out !== undefined) this.transmit(from, to, out)
+    // As the libp2p adapter does: a call's frame may exceed the per-frame caps peers enforce; it goes as several.
+    if (out !== undefined) for (const frame of splitRpc(out, Number.MAX_SAFE_INTEGER)) this.transmit(from, to, frame)
   }
 
   private transmit(from: PeerKey, to: PeerKey, rpc: Rpc): void {
@@ -211,59 +200,19 @@ export class MemoryNetwork {
     }
     const bandwidth = sender.options.uploadBytesPerMs
     if (bandwidth === undefined) {
-      this.at(this.now + delay, arrive)
+      this.clock.at(this.now + delay, arrive)
       return
     }
     const leaves = Math.max(this.now, sender.uplinkFreeAt) + bytes / bandwidth
     sender.uplinkFreeAt = leaves
     sender.backlog.set(to, (sender.backlog.get(to) ?? 0) + bytes)
-    this.at(leaves, () => {
+    this.clock.at(leaves, () => {
       const left = (sender.backlog.get(to) ?? 0) - bytes
       if (!sender.links.has(to)) return
       sender.backlog.set(to, Math.max(0, left))
-      this.at(this.now + delay, arrive)
+      this.clock.at(this.now + delay, arrive)
       sender.node.core.drained(to)
     })
-  }
-
-  private at(at: number, run: () => void): void {
-    const event = { at, seq: this.seq++, run }
-    const q = this.queue
-    q.push(event)
-    let i = q.length - 1
-    while (i > 0) {
-      const parent = (i - 1) >> 1
-      if (before(q[parent], event)) break
-      q[i] = q[parent]
-      i = parent
-    }
-    q[i] = event
-  }
-
-  private step(): void {
-    const q = this.queue
-    const top = q[0]
-    const last = q.pop()!
-    if (q.length > 0) {
-      let i = 0
-      for (;;) {
-        const l = 2 * i + 1
-        const r = l + 1
-        let m = i
-        let best = last
-        if (l < q.length && before(q[l], best)) {
-          m = l
-          best = q[l]
-        }
-        if (r < q.length && before(q[r], best)) m = r
-        if (m === i) break
-        q[i] = q[m]
-        i = m
-      }
-      q[i] = last
-    }
-    this.now = Math.max(this.now, top.at)
-    top.run()
   }
 }
 
@@ -274,8 +223,4 @@ function sizeOf(rpc: Rpc): number {
   } catch {
     return 64
   }
-}
-
-function before(a: Event, b: Event): boolean {
-  return a.at < b.at || (a.at === b.at && a.seq < b.seq)
 }

@@ -67,7 +67,7 @@ export class SidecarClient {
   private readonly call: grpc.ClientDuplexStream<object, SidecarResponse>
 
   constructor(port: number) {
-    this.client = connectSidecar(`127.0.0.1:${port}`, { keepaliveIntervalMs: 120_000, keepaliveTimeoutMs: 20_000 })
+    this.client = connectSidecar(`127.0.0.1:${port}`, { keepalive: { keepaliveIntervalMs: 120_000, keepaliveTimeoutMs: 20_000 } })
     this.call = this.client.ListenCommands()
     this.call.on('data', (response: SidecarResponse) => {
       if (response.command !== ResponseType.Message) {

@@ -12,7 +12,7 @@ export class TraceClient {
   private readonly call: grpc.ClientDuplexStream<object, SidecarResponse>
 
   constructor(port: number) {
-    this.client = connectSidecar(`127.0.0.1:${port}`, { keepaliveIntervalMs: 120_000, keepaliveTimeoutMs: 20_000 })
+    this.client = connectSidecar(`127.0.0.1:${port}`, { keepalive: { keepaliveIntervalMs: 120_000, keepaliveTimeoutMs: 20_000 } })
     this.call = this.client.ListenCommands()
     this.call.on('data', (response: SidecarResponse) => {
       this.commands.push(response.command)

@@ -1,7 +1,7 @@
 /**
- * Virtual time for the simulator: one event queue ordered by (time, insertion
- * order), so a run is a pure function of its seed, and a seeded random source
- * every part of the model draws from in a fixed order.
+ * Virtual time: one event queue ordered by (time, insertion order), so a run
+ * is a pure function of what was scheduled. The simulator and the in-memory
+ * test network both run the protocol core on it.
  */
 
 interface Event {
@@ -42,6 +42,18 @@ export class EventQueue {
 
   after<T>(ms: number, run: (arg: T) => void, arg?: T): void {
     this.at(this.now + ms, run, arg)
+  }
+
+  /** Runs every event due at or before `until`, then stands at `until`. */
+  runTo(until: number): void {
+    while (this.heap.length > 0 && this.heap[0]!.at <= until) {
+      const next = this.heap[0]!
+      this.pop()
+      this.now = next.at
+      this.processed++
+      next.run(next.arg as never)
+    }
+    this.now = Math.max(this.now, until)
   }
 
   /** Runs events until `done()` holds (checked after each) or virtual time passes `until`; returns whether it held. */
@@ -85,52 +97,4 @@ export class EventQueue {
 
 function before(a: Event, b: Event): boolean {
   return a.at < b.at || (a.at === b.at && a.seq < b.seq)
-}
-
-/** mulberry32: small, fast, and the same sequence for the same seed on every platform. */
-export class SimRandom {
-  private state: number
-
-  constructor(seed: number) {
-    this.state = seed >>> 0
-  }
-
-  /** Uniform in [0, 1). */
-  next(): number {
-    this.state = (this.state + 0x6d2b79f5) >>> 0
-    let t = this.state
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-
-  int(n: number): number {
-    return Math.floor(this.next() * n)
-  }
-
-  between(low: number, high: number): number {
-    return low + (high - low) * this.next()
-  }
-
-  pick<T>(items: readonly T[]): T {
-    return items[this.int(items.length)]
-  }
-
-  /** Up to n distinct items, in random order (partial Fisher–Yates on a copy). */
-  sample<T>(items: readonly T[], n: number): T[] {
-    const copy = items.slice()
-    const count = Math.min(n, copy.length)
-    for (let i = 0; i < count; i++) {
-      const j = i + this.int(copy.length - i)
-      const t = copy[i]
-      copy[i] = copy[j]
-      copy[j] = t
-    }
-    return copy.slice(0, count)
-  }
-
-  /** A RandomBytes for the codec, drawn from this stream. */
-  bytes(out: Uint8Array): void {
-    for (let i = 0; i < out.length; i++) out[i] = (this.next() * 256) | 0
-  }
 }

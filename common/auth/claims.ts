@@ -1,5 +1,5 @@
 import type { JWTPayload } from 'jose'
-import { OptimumError } from '../../common/errors.js'
+import { OptimumError } from '../errors.js'
 
 /** What a verified token says about its client. */
 export interface ClientClaims {

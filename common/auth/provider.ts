@@ -1,12 +1,12 @@
-import type { ProxyConfig } from '../../common/config/index.js'
+import type { AuthProviderConfig } from '../config/index.js'
 import type { JwtVerifierOptions } from './jwt-verifier.js'
 
 /**
  * Where tokens are checked: Auth0's conventions for AUTH0_DOMAIN, unless
  * AUTH_JWKS_URL / AUTH_ISSUER name another provider. Call only with auth on
- * (the config parser guarantees the values are then there).
+ * (ENABLE_AUTH, SIDECAR_AUTH: the config parser guarantees the values are then there).
  */
-export function verifierOptions(config: Pick<ProxyConfig, 'auth0Domain' | 'auth0Audience' | 'authJwksUrl' | 'authIssuer'>): JwtVerifierOptions {
+export function verifierOptions(config: AuthProviderConfig): JwtVerifierOptions {
   const domain = config.auth0Domain
   const jwksUrl = config.authJwksUrl ?? (domain && `https://${domain}/.well-known/jwks.json`)
   const issuer = config.authIssuer ?? (domain && `https://${domain}/`)

@@ -1,5 +1,5 @@
 import { createRemoteJWKSet, errors, jwtVerify, type JWTPayload } from 'jose'
-import { OptimumError } from '../../common/errors.js'
+import { OptimumError } from '../errors.js'
 
 export interface JwtVerifierOptions {
   /** Where the signing keys are published (`https://AUTH0_DOMAIN/.well-known/jwks.json`). */
