@@ -112,6 +112,8 @@ function proxy(index: number) {
       `P2P_NODES=${nodes.join(',')}`,
       'REDIS_URL=redis://redis:6379',
       'REDIS_PREFIX=optimum:',
+      // the live view and the tracer need the nodes' traces; a production proxy may turn them off
+      'PROXY_TRACES=${PROXY_TRACES:-true}',
       'ENABLE_AUTH=${ENABLE_AUTH:-false}',
       'AUTH0_DOMAIN=${AUTH0_DOMAIN:-}',
       'AUTH0_AUDIENCE=${AUTH0_AUDIENCE:-}',

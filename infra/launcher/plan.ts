@@ -155,5 +155,7 @@ export function proxyEnv(base: Env, plan: StackPlan, proxy: ProxyPlan, redisUrl:
     PROXY_GRPC_PORT: String(proxy.ports.grpc),
     P2P_NODES: plan.nodes.map((n) => `${host.includes(':') ? `[${host}]` : host}:${n.ports.sidecar}`).join(','),
     REDIS_URL: redisUrl,
+    // A local stack is for looking at the network: the live view and the tracer need the nodes' traces.
+    PROXY_TRACES: base.PROXY_TRACES || 'true',
   }
 }
