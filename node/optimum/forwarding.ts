@@ -62,13 +62,28 @@ export class Forwarding {
     }
   }
 
-  /** Our rank just grew with `shard` (hop as it arrived), from `from`. */
+  /**
+   * Our rank just grew with `shard` (hop as it arrived), from `from`. It goes
+   * to the `fanout` neediest peers (owed to those backlogged). A shard
+   * straight from the publisher (hop 0) also goes to every other peer with
+   * room whose uplink is idle: the publisher's shards are all different, so
+   * this is what lets most nodes decode two hops out instead of three or
+   * four, for about one shard per relay and peer.
+   */
   innovative(state: MessageState, shard: CodedShard, hop: number, from: PeerKey): void {
     const asReceived = state.rank < this.deps.recodeFrom(state.k)
-    for (const peer of this.neediest(state, from)) {
-      if (this.deps.backlogged(peer)) this.owe(peer, state.id, 1)
-      else if (asReceived) this.deps.send(peer, state, [shard], hop + 1)
+    const send = (peer: PeerKey): void => {
+      if (asReceived) this.deps.send(peer, state, [shard], hop + 1)
       else this.sendRecoded(peer, state, 1)
+    }
+    const chosen = this.neediest(state, from)
+    for (const peer of chosen) {
+      if (this.deps.backlogged(peer)) this.owe(peer, state.id, 1)
+      else send(peer)
+    }
+    if (hop !== 0) return
+    for (const peer of this.withRoom(state, from).keys()) {
+      if (!chosen.includes(peer) && !this.deps.backlogged(peer)) send(peer)
     }
   }
 
@@ -124,15 +139,21 @@ export class Forwarding {
 
   /** Up to `fanout` mesh peers other than `from` with room for at least `minRoom` shards, those with the most room first. */
   private neediest(state: MessageState, from: PeerKey, minRoom = 1): PeerKey[] {
+    const room = this.withRoom(state, from, minRoom)
+    const peers = this.deps.shuffle([...room.keys()])
+    const fanout = this.deps.fanout(state)
+    if (peers.length <= fanout) return peers
+    return peers.sort((a, b) => room.get(b)! - room.get(a)!).slice(0, fanout)
+  }
+
+  /** Mesh peers other than `from` with room for at least `minRoom` shards, with their room. */
+  private withRoom(state: MessageState, from: PeerKey, minRoom = 1): Map<PeerKey, number> {
     const room = new Map<PeerKey, number>()
     for (const peer of this.deps.targets(state)) {
       const n = peer === from ? 0 : state.sendable(peer)
       if (n >= minRoom) room.set(peer, n)
     }
-    const peers = this.deps.shuffle([...room.keys()])
-    const fanout = this.deps.fanout(state)
-    if (peers.length <= fanout) return peers
-    return peers.sort((a, b) => room.get(b)! - room.get(a)!).slice(0, fanout)
+    return room
   }
 
   private owe(peer: PeerKey, id: string, count: number): void {
