@@ -17,6 +17,8 @@ export interface ForwardingDeps {
   maxDeferredPerPeer: number
   /** Peers each innovative shard (or decode) of this message is passed on to. */
   fanout(state: MessageState): number
+  /** Shards below `rankUpdateMinShardBytes`: every peer with room gets them. */
+  small(state: MessageState): boolean
   /** Random order among equally needy peers. */
   shuffle<T>(items: T[]): T[]
   /** Counts recodings made. */
@@ -63,12 +65,20 @@ export class Forwarding {
   }
 
   /**
-   * Our rank just grew with `shard` (hop as it arrived), from `from`. It goes
-   * to the `fanout` neediest peers (owed to those backlogged). A shard
-   * straight from the publisher (hop 0) also goes to every other peer with
-   * room whose uplink is idle: the publisher's shards are all different, so
-   * this is what lets most nodes decode two hops out instead of three or
-   * four, for about one shard per relay and peer.
+   * Our rank just grew with `shard` (hop as it arrived), from `from`.
+   *
+   * - A shard straight from the publisher (hop 0) goes to the `fanout`
+   *   neediest peers (owed to those backlogged) and to every other mesh peer
+   *   with room whose uplink is idle: the publisher's shards all differ, so
+   *   most nodes hold k after two hops instead of three or four.
+   * - A shard of a large message one relay further (hop 1) is not passed
+   *   on as received: its
+   *   relay gave it to its idle mesh peers already, so another copy mostly
+   *   lands where it is known. It travels on inside our recodings once we
+   *   reach the threshold (and repair covers the rest). Small messages keep
+   *   it: bytes are cheap there and the copies cover lost frames.
+   * - Any other goes to the `fanout` neediest peers, as received below the
+   *   threshold, recoded from it on.
    */
   innovative(state: MessageState, shard: CodedShard, hop: number, from: PeerKey): void {
     const asReceived = state.rank < this.deps.recodeFrom(state.k)
@@ -76,6 +86,7 @@ export class Forwarding {
       if (asReceived) this.deps.send(peer, state, [shard], hop + 1)
       else this.sendRecoded(peer, state, 1)
     }
+    if (hop === 1 && asReceived && !this.deps.small(state)) return
     const chosen = this.neediest(state, from)
     for (const peer of chosen) {
       if (this.deps.backlogged(peer)) this.owe(peer, state.id, 1)
