@@ -17,8 +17,6 @@ export interface ForwardingDeps {
   maxDeferredPerPeer: number
   /** Peers each innovative shard (or decode) of this message is passed on to. */
   fanout(state: MessageState): number
-  /** Shards below `rankUpdateMinShardBytes`: every peer with room gets them. */
-  small(state: MessageState): boolean
   /** Random order among equally needy peers. */
   shuffle<T>(items: T[]): T[]
   /** Counts recodings made. */
@@ -64,37 +62,13 @@ export class Forwarding {
     }
   }
 
-  /**
-   * Our rank just grew with `shard` (hop as it arrived), from `from`.
-   *
-   * - A shard straight from the publisher (hop 0) goes to the `fanout`
-   *   neediest peers (owed to those backlogged) and to every other mesh peer
-   *   with room whose uplink is idle: the publisher's shards all differ, so
-   *   most nodes hold k after two hops instead of three or four.
-   * - A shard of a large message one relay further (hop 1) is not passed
-   *   on as received: its
-   *   relay gave it to its idle mesh peers already, so another copy mostly
-   *   lands where it is known. It travels on inside our recodings once we
-   *   reach the threshold (and repair covers the rest). Small messages keep
-   *   it: bytes are cheap there and the copies cover lost frames.
-   * - Any other goes to the `fanout` neediest peers, as received below the
-   *   threshold, recoded from it on.
-   */
+  /** Our rank just grew with `shard` (hop as it arrived), from `from`. */
   innovative(state: MessageState, shard: CodedShard, hop: number, from: PeerKey): void {
     const asReceived = state.rank < this.deps.recodeFrom(state.k)
-    const send = (peer: PeerKey): void => {
-      if (asReceived) this.deps.send(peer, state, [shard], hop + 1)
-      else this.sendRecoded(peer, state, 1)
-    }
-    if (hop === 1 && asReceived && !this.deps.small(state)) return
-    const chosen = this.neediest(state, from)
-    for (const peer of chosen) {
+    for (const peer of this.neediest(state, from)) {
       if (this.deps.backlogged(peer)) this.owe(peer, state.id, 1)
-      else send(peer)
-    }
-    if (hop !== 0) return
-    for (const peer of this.withRoom(state, from).keys()) {
-      if (!chosen.includes(peer) && !this.deps.backlogged(peer)) send(peer)
+      else if (asReceived) this.deps.send(peer, state, [shard], hop + 1)
+      else this.sendRecoded(peer, state, 1)
     }
   }
 
@@ -150,21 +124,15 @@ export class Forwarding {
 
   /** Up to `fanout` mesh peers other than `from` with room for at least `minRoom` shards, those with the most room first. */
   private neediest(state: MessageState, from: PeerKey, minRoom = 1): PeerKey[] {
-    const room = this.withRoom(state, from, minRoom)
-    const peers = this.deps.shuffle([...room.keys()])
-    const fanout = this.deps.fanout(state)
-    if (peers.length <= fanout) return peers
-    return peers.sort((a, b) => room.get(b)! - room.get(a)!).slice(0, fanout)
-  }
-
-  /** Mesh peers other than `from` with room for at least `minRoom` shards, with their room. */
-  private withRoom(state: MessageState, from: PeerKey, minRoom = 1): Map<PeerKey, number> {
     const room = new Map<PeerKey, number>()
     for (const peer of this.deps.targets(state)) {
       const n = peer === from ? 0 : state.sendable(peer)
       if (n >= minRoom) room.set(peer, n)
     }
-    return room
+    const peers = this.deps.shuffle([...room.keys()])
+    const fanout = this.deps.fanout(state)
+    if (peers.length <= fanout) return peers
+    return peers.sort((a, b) => room.get(b)! - room.get(a)!).slice(0, fanout)
   }
 
   private owe(peer: PeerKey, id: string, count: number): void {

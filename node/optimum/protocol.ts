@@ -96,8 +96,7 @@ class OptimumProtocol implements OptimumCore {
       send: (peer, state, shards, hop) => this.sendShards(peer, state, shards, hop),
       recodeFrom: (k) => Math.ceil(k * options.threshold),
       maxDeferredPerPeer: this.limits.maxDeferredPerPeer,
-      fanout: (state) => (this.isSmall(state) ? Number.MAX_SAFE_INTEGER : this.limits.relayFanout),
-      small: (state) => this.isSmall(state),
+      fanout: (state) => (state.shardLength >= this.limits.rankUpdateMinShardBytes ? this.limits.relayFanout : Number.MAX_SAFE_INTEGER),
       shuffle: (items) => this.rng.shuffle(items),
       recoded: (count) => (this.counters.recodes += count),
     })
@@ -342,7 +341,7 @@ class OptimumProtocol implements OptimumCore {
     if (this.scores.score(from) < 0 || this.integrity.isSuspicious(from)) state.quarantined = true
     if (decoder.complete) return this.complete(state, decoder, from)
     if (state.relayable) this.forwarding.innovative(state, shard, shard.hop, from)
-    if (!this.isSmall(state)) this.announceRank(state)
+    if (state.shardLength >= this.limits.rankUpdateMinShardBytes) this.announceRank(state)
   }
 
   /** Tells mesh peers that may still send us shards of the message our new rank. */
@@ -424,7 +423,7 @@ class OptimumProtocol implements OptimumCore {
       this.outbox.control(peer, 'idontwant', [state.id])
       this.counters.idontwantSent++
     }
-    this.forwarding.decoded(state, from, this.isSmall(state))
+    this.forwarding.decoded(state, from, state.shardLength < this.limits.rankUpdateMinShardBytes)
   }
 
   private handleControl(from: PeerKey, control: Control): void {
@@ -546,11 +545,6 @@ class OptimumProtocol implements OptimumCore {
     const score = this.scores.score(peer)
     this.removePeer(peer)
     this.outputs.disconnect(peer, `score ${score.toFixed(1)} after ${offence}: ${reason}`)
-  }
-
-  /** Small shards go to every peer with room, without rank announcements (bytes are cheap there, latency is not). */
-  private isSmall(state: MessageState): boolean {
-    return state.shardLength < this.limits.rankUpdateMinShardBytes
   }
 
   private freshDecoder(state: MessageState): Decoder {
