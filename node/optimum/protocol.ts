@@ -487,7 +487,6 @@ class OptimumProtocol implements OptimumCore {
    */
   private askAgain(from: PeerKey, state: MessageState): void {
     if (!state.decodedBy(from) || state.excluded.has(from) || state.lockedTo !== undefined) return
-    state.lastIWantAt = this.env.now()
     this.outbox.control(from, 'iwant', [{ messageId: state.id, count: 1 }])
     this.counters.iwantSent++
   }
