@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest'
 import { loadKernel, type Kernel } from '../../common/rlnc/index.js'
-import type { Rpc } from '../optimum/types.js'
+import type { Rpc, Shard } from '../optimum/types.js'
 import { deliveredEverywhere, network, payload } from './support/optimum-fixtures.js'
 
 let kernel: Kernel
@@ -60,5 +60,36 @@ describe('optimum core: repair through IHAVE/IWANT', () => {
     const got = nodes[2].traces.filter((e) => e.kind === 'new_shard').length
     expect(got).toBe(4)
     expect(nodes[2].core.stats().iwantSent).toBeGreaterThan(0)
+  })
+
+  it('a useless shard from a peer that decoded is asked for again at once, not at the next heartbeat', () => {
+    // No heartbeats after the mesh forms: no IHAVE, no stalled-message retry, so only the immediate re-ask can finish.
+    const net = network(kernel, { heartbeats: false })
+    net.keepTraces = true
+    let first: Shard | undefined
+    let spoiled = false
+    const spoil = (to: string, rpc: Rpc): Rpc => {
+      if (to !== 'n2' || rpc.shards === undefined) return rpc
+      first ??= rpc.shards[0]
+      if (spoiled || nodes[1].delivered.length === 0 || rpc.control?.idontwant !== undefined) return rpc
+      // n1's first shard after its decode and IDONTWANT: a copy of one n2 holds already.
+      spoiled = true
+      return { ...rpc, shards: rpc.shards.map((shard) => ({ ...shard, coefficients: first!.coefficients, payload: first!.payload })) }
+    }
+    const nodes = Array.from({ length: 3 }, (_, i) => net.addNode(`n${i}`, i === 1 ? { tamper: spoil } : {}))
+    for (const node of nodes) node.core.subscribe('t')
+    net.connect('n0', 'n1')
+    net.connect('n1', 'n2')
+    for (let i = 0; i < 3; i++) {
+      for (const node of nodes) node.core.heartbeat()
+      net.runFor(100)
+    }
+    expect(nodes[1].core.meshPeers('t')).toHaveLength(2)
+    const data = payload(40_000, 11)
+    nodes[0].core.publish('t', data, 'dud')
+    expect(net.runUntil(() => nodes[2].delivered.length === 1, 5000)).toBe(true)
+    expect(spoiled).toBe(true)
+    expect(nodes[2].traces.some((e) => e.kind === 'unhelpful_shard' && e.peer === 'n1')).toBe(true)
+    expect(nodes[2].delivered[0].data).toEqual(data)
   })
 })
