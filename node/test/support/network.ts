@@ -69,19 +69,23 @@ export class SidecarClient {
   constructor(port: number) {
     this.client = connectSidecar(`127.0.0.1:${port}`, { keepalive: { keepaliveIntervalMs: 120_000, keepaliveTimeoutMs: 20_000 } })
     this.call = this.client.ListenCommands()
-    this.call.on('data', (response: SidecarResponse) => {
-      if (response.command !== ResponseType.Message) {
-        this.errors.push(JSON.parse(Buffer.from(response.data).toString()))
-        return
-      }
-      const json = JSON.parse(Buffer.from(response.data).toString()) as DeliveredMessageJson
-      this.received.push({ id: json.MessageID, topic: json.Topic, data: Buffer.from(json.Message, 'base64'), source: json.SourceNodeID })
-    })
+    this.call.on('data', (response: SidecarResponse) => this.onResponse(response))
     this.call.on('error', () => {}) // ends with CANCELLED when we close; assertions look at `received`
   }
 
-  subscribe(topic: string): void {
-    this.call.write({ command: Command.Subscribe, topic })
+  /** Keeps deliveries in `received` and anything else (error responses) in `errors`. */
+  protected onResponse(response: SidecarResponse): void {
+    if (response.command !== ResponseType.Message) {
+      this.errors.push(JSON.parse(Buffer.from(response.data).toString()))
+      return
+    }
+    const json = JSON.parse(Buffer.from(response.data).toString()) as DeliveredMessageJson
+    this.received.push({ id: json.MessageID, topic: json.Topic, data: Buffer.from(json.Message, 'base64'), source: json.SourceNodeID })
+  }
+
+  /** `trace`: also stream the topic's protocol trace events (Request field 100). */
+  subscribe(topic: string, trace = false): void {
+    this.call.write({ command: Command.Subscribe, topic, ...(trace ? { trace } : {}) })
   }
 
   publish(topic: string, data: Uint8Array): boolean {
