@@ -21,6 +21,24 @@ export interface NodePorts {
   p2p: number
 }
 
+/** Where one node runs: the address it binds and is reached at, its ports, and what its command runs under. */
+export interface NodeSite {
+  /** LISTEN_HOST of the node, and the address the bench and the other nodes reach it at. */
+  host: string
+  ports: { sidecar: number; api: number; gossipsub: number; optimum: number }
+  /** A command prefix, e.g. `ip netns exec <namespace>`; empty to run the node directly. */
+  wrap: string[]
+}
+
+/** Decides where node `index` (1-based) runs. */
+export type Placement = (index: number) => Promise<NodeSite>
+
+/** Every node on 127.0.0.1, each with its own free ports. */
+export const loopback: Placement = async () => {
+  const [sidecar, api, gossipsub, optimum] = await freePorts(4)
+  return { host: '127.0.0.1', ports: { sidecar: sidecar!, api: api!, gossipsub: gossipsub!, optimum: optimum! }, wrap: [] }
+}
+
 /** A node process exited before the cluster was ready; `reason` is the first line it wrote to stderr. */
 export class NodeExitedError extends Error {
   constructor(
@@ -99,15 +117,18 @@ class NodeProcess {
 
   constructor(
     readonly index: number,
+    readonly host: string,
     readonly ports: NodePorts,
     readonly logFile: string,
+    wrap: readonly string[],
     env: NodeJS.ProcessEnv,
   ) {
     // stdout (the node's pino log) goes straight to the file; stderr passes through here so that
     // a refusal to start can be quoted. O_APPEND keeps the two writers from overwriting each other.
     const stdout = openSync(logFile, 'a')
     try {
-      this.child = spawn(process.execPath, ['--import', 'tsx', 'node/main.ts'], {
+      const command = [...wrap, process.execPath, '--import', 'tsx', 'node/main.ts']
+      this.child = spawn(command[0]!, command.slice(1), {
         cwd: REPO_ROOT,
         env,
         stdio: ['ignore', stdout, 'pipe'],
@@ -175,6 +196,8 @@ export interface BenchNode {
   /** 1-based, as in the log file names and the compose topology. */
   readonly index: number
   readonly peerId: string
+  /** The address its API and sidecar answer on. */
+  readonly host: string
   readonly ports: NodePorts
   readonly logFile: string
 }
@@ -186,10 +209,12 @@ export interface ClusterOptions {
   dir: string
   /** Added to every node's environment (e.g. a larger maximum message size). */
   env: Record<string, string>
+  /** Where each node runs; loopback unless given. */
+  placement?: Placement
 }
 
 /**
- * N node processes on loopback in the published compose topology: node 1
+ * N node processes (on loopback unless placed elsewhere) in the published compose topology: node 1
  * with a persistent identity, the others given it as their bootstrap peer and
  * finding each other through peer exchange.
  */
@@ -204,12 +229,13 @@ export class Cluster {
     const processes: NodeProcess[] = []
     try {
       const spawnNode = async (index: number, env: Record<string, string>): Promise<NodeProcess> => {
-        const [sidecar, api, gossipsub, optimum] = await freePorts(4)
-        const ports = { sidecar: sidecar!, api: api!, p2p: options.mode === 'gossipsub' ? gossipsub! : optimum! }
-        const node = new NodeProcess(index, ports, path.join(options.dir, `node-${index}.log`), {
+        const site = await (options.placement ?? loopback)(index)
+        const { sidecar, api, gossipsub, optimum } = site.ports
+        const ports = { sidecar, api, p2p: options.mode === 'gossipsub' ? gossipsub : optimum }
+        const node = new NodeProcess(index, site.host, ports, path.join(options.dir, `node-${index}.log`), site.wrap, {
           ...process.env,
           NODE_MODE: options.mode,
-          LISTEN_HOST: '127.0.0.1',
+          LISTEN_HOST: site.host,
           SIDECAR_PORT: String(sidecar),
           API_PORT: String(api),
           GOSSIPSUB_PORT: String(gossipsub),
@@ -228,14 +254,20 @@ export class Cluster {
       await mkdir(identityDir)
       const first = await spawnNode(1, { IDENTITY_DIR: identityDir, BOOTSTRAP_PEERS: '' })
       const firstId = await waitForApi(first)
-      const bootstrap = `/ip4/127.0.0.1/tcp/${first.ports.p2p}/p2p/${firstId}`
+      const bootstrap = `/ip4/${first.host}/tcp/${first.ports.p2p}/p2p/${firstId}`
       const rest: NodeProcess[] = []
       for (let index = 2; index <= options.size; index++) {
         rest.push(await spawnNode(index, { IDENTITY_DIR: '', BOOTSTRAP_PEERS: bootstrap }))
       }
       const restIds = await Promise.all(rest.map(waitForApi))
       const ids = [firstId, ...restIds]
-      const nodes = processes.map((node, i) => ({ index: node.index, peerId: ids[i]!, ports: node.ports, logFile: node.logFile }))
+      const nodes = processes.map((node, i) => ({
+        index: node.index,
+        peerId: ids[i]!,
+        host: node.host,
+        ports: node.ports,
+        logFile: node.logFile,
+      }))
       return new Cluster(nodes, processes)
     } catch (err) {
       await Promise.all(processes.map((node) => node.stop()))
@@ -245,17 +277,17 @@ export class Cluster {
 
   /** Until every node is connected to at least `min` peers. */
   async waitForPeers(min: number, timeoutMs: number): Promise<void> {
-    await this.waitForAll(`connected peers`, min, timeoutMs, async (node) => (await nodeState(node.ports.api)).peers.length)
+    await this.waitForAll(`connected peers`, min, timeoutMs, async (node) => (await nodeState(node)).peers.length)
   }
 
   /** Until every node has at least `min` mesh peers on `topic`. */
   async waitForMesh(topic: string, min: number, timeoutMs: number): Promise<void> {
-    await this.waitForAll(`mesh peers on topic "${topic}"`, min, timeoutMs, (node) => meshPeerCount(node.ports.api, topic))
+    await this.waitForAll(`mesh peers on topic "${topic}"`, min, timeoutMs, (node) => meshPeerCount(node, topic))
   }
 
   /** Each node's `optimum_node_bytes_sent_total`, in node order. */
   bytesSent(): Promise<number[]> {
-    return Promise.all(this.nodes.map((node) => bytesSent(node.ports.api)))
+    return Promise.all(this.nodes.map((node) => bytesSent(node)))
   }
 
   /** Each node process's resident set size in bytes, in node order (undefined where unknown). */
@@ -303,11 +335,11 @@ async function waitForApi(node: NodeProcess): Promise<string> {
   const deadline = Date.now() + API_TIMEOUT_MS
   for (;;) {
     if (!node.running) throw node.exitedError()
-    const state = await nodeState(node.ports.api).catch(() => undefined)
+    const state = await nodeState(node).catch(() => undefined)
     if (state) return state.pub_key
     if (Date.now() > deadline) {
       throw new Error(
-        `node ${node.index} did not answer on API port ${node.ports.api} within ${API_TIMEOUT_MS / 1000} s (log: ${node.logFile})`,
+        `node ${node.index} did not answer on ${node.host}:${node.ports.api} within ${API_TIMEOUT_MS / 1000} s (log: ${node.logFile})`,
       )
     }
     // Its exit ends the wait at once: a node that refuses to start should not cost a poll interval.

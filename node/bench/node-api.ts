@@ -5,9 +5,16 @@
 
 const REQUEST_TIMEOUT_MS = 5_000
 
-async function get(port: number, path: string): Promise<Response> {
-  const response = await fetch(`http://127.0.0.1:${port}${path}`, { signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) })
-  if (!response.ok) throw new Error(`GET ${path} on API port ${port}: HTTP ${response.status}`)
+/** Where a node's HTTP API answers. */
+export interface ApiAddress {
+  host: string
+  ports: { api: number }
+}
+
+async function get(node: ApiAddress, path: string): Promise<Response> {
+  const where = `${node.host}:${node.ports.api}`
+  const response = await fetch(`http://${where}${path}`, { signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) })
+  if (!response.ok) throw new Error(`GET ${path} on ${where}: HTTP ${response.status}`)
   return response
 }
 
@@ -16,22 +23,22 @@ export interface NodeState {
   peers: string[]
 }
 
-export async function nodeState(apiPort: number): Promise<NodeState> {
-  return (await (await get(apiPort, '/api/v1/node-state')).json()) as NodeState
+export async function nodeState(node: ApiAddress): Promise<NodeState> {
+  return (await (await get(node, '/api/v1/node-state')).json()) as NodeState
 }
 
-export async function meshPeerCount(apiPort: number, topic: string): Promise<number> {
-  const body = (await (await get(apiPort, '/api/v1/topics')).json()) as { topics: Array<{ topic: string; mesh_peers: string[] }> }
+export async function meshPeerCount(node: ApiAddress, topic: string): Promise<number> {
+  const body = (await (await get(node, '/api/v1/topics')).json()) as { topics: Array<{ topic: string; mesh_peers: string[] }> }
   return body.topics.find((entry) => entry.topic === topic)?.mesh_peers.length ?? 0
 }
 
 const BYTES_SENT = /^optimum_node_bytes_sent_total(?:\{[^}]*\})?\s+(\S+)/m
 
 /** `optimum_node_bytes_sent_total`: bytes this node has put on libp2p connections since it started. */
-export async function bytesSent(apiPort: number): Promise<number> {
-  const text = await (await get(apiPort, '/metrics')).text()
+export async function bytesSent(node: ApiAddress): Promise<number> {
+  const text = await (await get(node, '/metrics')).text()
   const match = BYTES_SENT.exec(text)
-  if (!match) throw new Error(`API port ${apiPort}: /metrics has no optimum_node_bytes_sent_total`)
+  if (!match) throw new Error(`${node.host}:${node.ports.api}: /metrics has no optimum_node_bytes_sent_total`)
   return Number(match[1])
 }
 
@@ -45,8 +52,8 @@ const MEMORY_GAUGES = {
 
 export type MemoryGauges = Partial<Record<keyof typeof MEMORY_GAUGES, number>>
 
-export async function memoryGauges(apiPort: number): Promise<MemoryGauges> {
-  const text = await (await get(apiPort, '/metrics')).text()
+export async function memoryGauges(node: ApiAddress): Promise<MemoryGauges> {
+  const text = await (await get(node, '/metrics')).text()
   const out: MemoryGauges = {}
   for (const [key, name] of Object.entries(MEMORY_GAUGES) as Array<[keyof typeof MEMORY_GAUGES, string]>) {
     const match = new RegExp(`^${name}(?:\\{[^}]*\\})?\\s+(\\S+)`, 'm').exec(text)

@@ -82,7 +82,7 @@ export async function runScenario(cluster: Cluster, options: ScenarioOptions): P
   progress(`every node has at least ${Math.min(6, n - 1)} peers`)
 
   const tracker = new DeliveryTracker(n)
-  const taps = cluster.nodes.map((node) => new SidecarTap(node.index, node.ports.sidecar, tracker.record))
+  const taps = cluster.nodes.map((node) => new SidecarTap(node, tracker.record))
   try {
     for (const tap of taps) tap.subscribe(TOPIC)
     await cluster.waitForMesh(TOPIC, Math.min(3, n - 1), MESH_TIMEOUT_MS)

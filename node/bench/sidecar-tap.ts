@@ -39,12 +39,12 @@ export class SidecarTap {
   private readonly call: grpc.ClientDuplexStream<object, SidecarResponse>
   private closing = false
 
-  constructor(
-    readonly node: number,
-    sidecarPort: number,
-    onDelivery: DeliveryListener,
-  ) {
-    this.client = connectSidecar(`127.0.0.1:${sidecarPort}`)
+  readonly node: number
+
+  constructor(where: { index: number; host: string; ports: { sidecar: number } }, onDelivery: DeliveryListener) {
+    const node = where.index
+    this.node = node
+    this.client = connectSidecar(`${where.host}:${where.ports.sidecar}`)
     this.call = this.client.ListenCommands()
     this.call.on('data', (response: SidecarResponse) => {
       const at = performance.now()

@@ -47,7 +47,7 @@ await mkdir(path.join(dir, 'run'))
 const cluster = await Cluster.start({ mode, size: values.nodes, dir: path.join(dir, 'run'), env: {} })
 const n = cluster.nodes.length
 const tracker = new DeliveryTracker(n)
-const taps = cluster.nodes.map((node) => new SidecarTap(node.index, node.ports.sidecar, tracker.record))
+const taps = cluster.nodes.map((node) => new SidecarTap(node, tracker.record))
 const mib = (bytes: number | undefined): number | null => (bytes === undefined ? null : round(bytes / 1024 / 1024, 1))
 let missing = 0
 try {
@@ -63,7 +63,7 @@ try {
     say(`${count} messages in ${result.seconds.toFixed(1)} s (${round(result.msgsPerS, 1)} msg/s), missing ${result.missing}`)
   }
   // Where the memory is (V8 heap, buffers, core state), to tell a leak from a cache that is still filling.
-  const gauges = async (): Promise<MemoryGauges[]> => Promise.all(cluster.nodes.map((node) => memoryGauges(node.ports.api)))
+  const gauges = async (): Promise<MemoryGauges[]> => Promise.all(cluster.nodes.map((node) => memoryGauges(node)))
   const show = (g: MemoryGauges[]): string => g.map((x) => `heap ${mib(x.heap_used)} ext ${mib(x.external)} states ${x.message_states ?? '-'}`).join(' | ')
   await run(first, 'soak-a')
   const early = cluster.rss()

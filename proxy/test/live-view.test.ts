@@ -10,7 +10,7 @@ import { LOCAL_REDIS, proxyConfig, startTestProxy, testPrefix, topicMeshReady } 
 import { removePrefix } from './support/store.js'
 
 const CHROMIUM = ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find((path) => existsSync(path))
-if (CHROMIUM === undefined) console.log('live-view browser test skipped: no Chromium (run infra/ci/install-chromium.sh)')
+if (CHROMIUM === undefined) console.log('live-view browser test skipped: no Chromium (run infra/ci/install-test-tools.sh)')
 
 const MiB = 1024 * 1024
 
