@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process'
 import { closeSync, createWriteStream, openSync, readFileSync } from 'node:fs'
 import { mkdir } from 'node:fs/promises'
 import { createServer } from 'node:net'
+import os from 'node:os'
 import path from 'node:path'
 import { setTimeout as delay } from 'node:timers/promises'
 import { fileURLToPath } from 'node:url'
@@ -10,7 +11,7 @@ import { bytesSent, meshPeerCount, nodeState } from './node-api.js'
 
 const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url))
 const POLL_MS = 200
-/** 16 nodes compiling their TypeScript at once on 2 cores take a while to answer. */
+/** A node loading libp2p (and, the first time, compiling its TypeScript) on a busy machine takes a while to answer. */
 const API_TIMEOUT_MS = 60_000
 const STOP_TIMEOUT_MS = 10_000
 
@@ -255,15 +256,20 @@ export class Cluster {
       const first = await spawnNode(1, { IDENTITY_DIR: identityDir, BOOTSTRAP_PEERS: '' })
       const firstId = await waitForApi(first)
       const bootstrap = `/ip4/${first.host}/tcp/${first.ports.p2p}/p2p/${firstId}`
-      const rest: NodeProcess[] = []
-      for (let index = 2; index <= options.size; index++) {
-        rest.push(await spawnNode(index, { IDENTITY_DIR: '', BOOTSTRAP_PEERS: bootstrap }))
+      // A few at a time: 16 node processes loading libp2p at once on 2 cores each take over a
+      // minute to answer (and may miss the API deadline); in turns they are all up sooner.
+      const ids = [firstId]
+      let next = 2
+      const startInTurn = async (): Promise<void> => {
+        while (next <= options.size) {
+          const index = next++
+          ids[index - 1] = await waitForApi(await spawnNode(index, { IDENTITY_DIR: '', BOOTSTRAP_PEERS: bootstrap }))
+        }
       }
-      const restIds = await Promise.all(rest.map(waitForApi))
-      const ids = [firstId, ...restIds]
-      const nodes = processes.map((node, i) => ({
+      await Promise.all(Array.from({ length: Math.max(2, os.cpus().length) }, startInTurn))
+      const nodes = processes.map((node) => ({
         index: node.index,
-        peerId: ids[i]!,
+        peerId: ids[node.index - 1]!,
         host: node.host,
         ports: node.ports,
         logFile: node.logFile,
