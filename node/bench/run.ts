@@ -31,6 +31,11 @@ export interface BenchRun {
    * it may run more than once.
    */
   cleanup?: () => void
+  /**
+   * Counters of the network under the nodes (e.g. bytes and drops at the
+   * caps); their change over each cluster's run goes to `meta.link`.
+   */
+  linkCounters?: () => Record<string, number>
 }
 
 const DEFAULT_MAX_MSG_SIZE = 1024 * 1024
@@ -70,6 +75,7 @@ export async function runBench(run: BenchRun): Promise<void> {
   if (existsSync(dotEnv)) say(`note: ${dotEnv} exists and the nodes read it (the variables the bench sets win)`)
 
   const results: Record<string, ModeResults> = {}
+  const link: Record<string, Record<string, Record<string, number>>> = {}
   for (const mode of options.modes) {
     const perMode: Record<string, CountResults> = {}
     results[mode] = perMode
@@ -92,9 +98,16 @@ export async function runBench(run: BenchRun): Promise<void> {
         perMode[n] = { error: (err as Error).message }
         continue
       }
+      const linkBefore = run.linkCounters?.()
       try {
         progress('all nodes answer their API')
         perMode[n] = await runScenario(cluster, { sizes: options.sizes, warmup: options.quick ? 2 : 5, progress })
+        if (linkBefore) {
+          const after = run.linkCounters!()
+          const change = Object.fromEntries(Object.entries(after).map(([key, value]) => [key, value - (linkBefore[key] ?? 0)]))
+          ;(link[mode] ??= {})[n] = change
+          progress(`link: ${Object.entries(change).map(([key, value]) => `${key} ${value}`).join(', ')}`)
+        }
       } catch (err) {
         progress(`failed: ${(err as Error).message}`)
         perMode[n] = { error: (err as Error).message }
@@ -124,6 +137,7 @@ export async function runBench(run: BenchRun): Promise<void> {
     publish_window: PUBLISH_WINDOW,
     quick: options.quick,
     ...run.meta,
+    ...(run.linkCounters ? { link } : {}),
     duration_s: Math.round(seconds),
   }
   process.stdout.write(`${JSON.stringify({ ...results, ...(ratio ? { ratio } : {}), meta })}\n`, () => process.exit(trouble ? 1 : 0))

@@ -202,6 +202,24 @@ export class TbfNetwork {
     return { host: this.address(index), ports: SITE_PORTS, wrap: ['ip', 'netns', 'exec', this.namespace(index)] }
   }
 
+  /** Totals over every cap (both directions of every node): bytes through, packets dropped, packets held back. */
+  counters(): { tbf_bytes: number; tbf_dropped: number; tbf_overlimits: number } {
+    const total = { tbf_bytes: 0, tbf_dropped: 0, tbf_overlimits: 0 }
+    const add = (ns: string, dev: string): void => {
+      const text = run('tc', ['-n', ns, '-s', 'qdisc', 'show', 'dev', dev])
+      const match = /qdisc tbf 20:[^\n]*\n\s*Sent (\d+) bytes \d+ pkt \(dropped (\d+), overlimits (\d+)/.exec(text)
+      if (!match) throw new Error(`no tbf counters on ${ns}/${dev}`)
+      total.tbf_bytes += Number(match[1])
+      total.tbf_dropped += Number(match[2])
+      total.tbf_overlimits += Number(match[3])
+    }
+    for (let index = 1; index <= this.options.nodes; index++) {
+      add(this.namespace(index), 'eth0')
+      add(this.hub, `n${index}`)
+    }
+    return total
+  }
+
   /** Removes every namespace (and with them every link) this network made; safe to call again. */
   destroy(): void {
     while (this.created.length > 0) removeNamespace(this.created.pop()!)

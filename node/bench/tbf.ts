@@ -40,4 +40,11 @@ say(
   `network up: namespaces ${network.namespace(1)}…${network.namespace(nodes)} on a bridge in ${network.hub}, ` +
     `each node capped at ${extra.rate} Mbit/s up and down (tc tbf); the bench at ${network.benchAddress}, not capped`,
 )
-await runBench({ options, say, placement: network.placement, meta: { rate_mbit: extra.rate }, cleanup: () => network.destroy() })
+await runBench({
+  options,
+  say,
+  placement: network.placement,
+  meta: { rate_mbit: extra.rate },
+  cleanup: () => network.destroy(),
+  linkCounters: () => network.counters(),
+})
