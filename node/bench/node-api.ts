@@ -13,7 +13,10 @@ export interface ApiAddress {
 
 async function get(node: ApiAddress, path: string): Promise<Response> {
   const where = `${node.host}:${node.ports.api}`
-  const response = await fetch(`http://${where}${path}`, { signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) })
+  const response = await fetch(`http://${where}${path}`, { signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) }).catch((err: Error) => {
+    const why = err.name === 'TimeoutError' ? `no answer within ${REQUEST_TIMEOUT_MS / 1000} s` : err.message
+    throw new Error(`GET ${path} on ${where}: ${why}`)
+  })
   if (!response.ok) throw new Error(`GET ${path} on ${where}: HTTP ${response.status}`)
   return response
 }
