@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto'
-import { shardLengthFor, type Kernel } from '../common/rlnc/index.js'
+import type { Kernel } from '../common/rlnc/index.js'
 import { DEFAULT_LIMITS } from '../node/optimum/limits.js'
 import { createOptimumCore } from '../node/optimum/protocol.js'
 import type { CoreEnv, CoreOptions, Rpc } from '../node/optimum/types.js'
@@ -77,15 +77,16 @@ export function optimumNodeFactory(options: OptimumModelOptions): NodeFactory {
 }
 
 /**
- * The core picks its relay policy by shard length (rankUpdateMinShardBytes:
- * large shards go to a few neediest peers with rank announcements, small ones
- * to every peer). A stand-in's shards are tiny, so in modelled mode the bound
- * is set to make the choice the core would make for a `size`-byte message.
+ * The core picks its relay policy by the message's bytes per shard, header
+ * length ÷ k (rankUpdateMinShardBytes: large messages go to a few neediest
+ * peers with rank announcements, small ones to every peer). A stand-in's
+ * header states its own 8 bytes, so in modelled mode the bound is set to make
+ * the choice the core would make for a `size`-byte message.
  */
 function coreOptions(options: OptimumModelOptions, size: number): CoreOptions {
   if (options.payload === 'full') return options.core
   const bound = options.core.limits?.rankUpdateMinShardBytes ?? DEFAULT_LIMITS.rankUpdateMinShardBytes
-  const large = shardLengthFor(size, options.core.shardFactor) >= bound
+  const large = size / options.core.shardFactor >= bound
   return { ...options.core, limits: { ...options.core.limits, rankUpdateMinShardBytes: large ? 0 : Infinity } }
 }
 

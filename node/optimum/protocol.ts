@@ -98,7 +98,7 @@ class OptimumProtocol implements OptimumCore {
       recodeFrom: (k) => Math.ceil(k * options.threshold),
       maxOwedBytesPerPeer: this.limits.maxOwedBytesPerPeer,
       overdue: (peer, bytes) => this.cutOff(peer, `owed ${bytes} bytes of messages it does not drain (bound ${this.limits.maxOwedBytesPerPeer})`),
-      fanout: (state) => (state.shardLength >= this.limits.rankUpdateMinShardBytes ? this.limits.relayFanout : Number.MAX_SAFE_INTEGER),
+      fanout: (state) => (this.large(state) ? this.limits.relayFanout : Infinity),
       shuffle: (items) => this.rng.shuffle(items),
       recoded: (count) => (this.counters.recodes += count),
     })
@@ -344,7 +344,16 @@ class OptimumProtocol implements OptimumCore {
     if (this.scores.score(from) < 0 || this.integrity.isSuspicious(from)) state.quarantined = true
     if (decoder.complete) return this.complete(state, decoder, from)
     if (state.relayable) this.forwarding.innovative(state, shard, shard.hop, from)
-    if (state.shardLength >= this.limits.rankUpdateMinShardBytes) this.announceRank(state)
+    if (this.large(state)) this.announceRank(state)
+  }
+
+  /**
+   * Whether the message is relayed as a large one (a few neediest peers, rank
+   * announcements) or a small one (every peer with room): by its bytes per
+   * shard as the header states them, the size the network really carries.
+   */
+  private large(state: MessageState): boolean {
+    return state.header.length / state.k >= this.limits.rankUpdateMinShardBytes
   }
 
   /** Tells mesh peers that may still send us shards of the message our new rank. */
@@ -426,7 +435,7 @@ class OptimumProtocol implements OptimumCore {
       this.outbox.control(peer, 'idontwant', [state.id])
       this.counters.idontwantSent++
     }
-    this.forwarding.decoded(state, from, state.shardLength < this.limits.rankUpdateMinShardBytes)
+    this.forwarding.decoded(state, from, !this.large(state))
   }
 
   private handleControl(from: PeerKey, control: Control): void {

@@ -195,14 +195,15 @@ export interface CoreLimits {
   seenTtlMs: number
   seenMax: number
   /**
-   * Messages whose shards are at least this many bytes announce each rank
+   * Messages of at least this many bytes per shard (header length ÷ k)
+   * are relayed as large ones: they announce each rank
    * increase to the mesh (a one-entry IHAVE), so neighbours stop sending what
    * it no longer needs; below it, the announcement would cost more than it saves.
    */
   rankUpdateMinShardBytes: number
   /**
    * Mesh peers each innovative shard (and each decode) is passed on to, for
-   * messages whose shards reach rankUpdateMinShardBytes; smaller messages go
+   * messages that reach rankUpdateMinShardBytes per shard; smaller messages go
    * to every mesh peer that may still use them (latency over bytes).
    */
   relayFanout: number

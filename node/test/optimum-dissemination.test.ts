@@ -74,4 +74,28 @@ describe('optimum core: dissemination over an in-memory network', () => {
     net.runFor(5000)
     expect(nodes[1].core.stats().deferred).toBe(0)
   })
+
+  it('relays a message as large or small by its bytes per shard as the header states them, not its framed shard length', () => {
+    // 8,188 bytes at k = 4 make 2,048-byte shards (4-byte length prefix) but carry 2,047 bytes each.
+    const announces = (size: number): number => {
+      const net = network(kernel, { heartbeats: false })
+      let ihaves = 0
+      const nodes = ['n0', 'n1', 'n2'].map((key) =>
+        net.addNode(key, key === 'n1' ? { tamper: (_to, rpc) => ((ihaves += rpc.control?.ihave?.length ?? 0), rpc) } : {}),
+      )
+      for (const node of nodes) node.core.subscribe('t')
+      net.connect('n0', 'n1')
+      net.connect('n1', 'n2')
+      for (let i = 0; i < 3; i++) {
+        for (const node of nodes) node.core.heartbeat()
+        net.runFor(100)
+      }
+      ihaves = 0
+      nodes[0].core.publish('t', payload(size, 13), 'edge')
+      expect(net.runUntil(() => deliveredEverywhere(nodes, 'edge', [nodes[0]]), 5000)).toBe(true)
+      return ihaves
+    }
+    expect(announces(8188)).toBe(0)
+    expect(announces(8196)).toBeGreaterThan(0)
+  })
 })
