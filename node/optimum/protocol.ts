@@ -341,6 +341,7 @@ class OptimumProtocol implements OptimumCore {
     state.attempt.push({ peer: from, afterDecode: state.decodedBy(from), coefficients: shard.coefficients, payload: shard.payload })
     state.hop = Math.min(state.hop, shard.hop)
     state.lastProgressAt = this.env.now()
+    state.lastProgressFrom = from
     if (this.scores.score(from) < 0 || this.integrity.isSuspicious(from)) state.quarantined = true
     if (decoder.complete) return this.complete(state, decoder, from)
     if (state.relayable) this.forwarding.innovative(state, shard, shard.hop, from)
@@ -481,11 +482,16 @@ class OptimumProtocol implements OptimumCore {
    * once instead of waiting for the next IHAVE. One ask is outstanding per
    * message for half a heartbeat; shards that arrive meanwhile can make part
    * of the answer redundant, never more than k − rank shards.
+   *
+   * Not while shards are still coming in (state.streaming): then one is most
+   * likely on its way already, and the answer would mostly land after the
+   * decode. The next IDONTWANT, IHAVE or the stall check asks instead.
    */
   private pullFromDecoded(from: PeerKey, state: MessageState): void {
     if (state.delivered || state.excluded.has(from) || state.lockedTo !== undefined) return
-    if (this.env.now() - state.lastIWantAt < this.options.heartbeatMs / 2) return
-    state.lastIWantAt = this.env.now()
+    const now = this.env.now()
+    if (now - state.lastIWantAt < this.options.heartbeatMs / 2 || state.streaming(now, from)) return
+    state.lastIWantAt = now
     this.outbox.control(from, 'iwant', [{ messageId: state.id, count: state.k - state.rank }])
     this.counters.iwantSent++
   }

@@ -92,4 +92,44 @@ describe('optimum core: repair through IHAVE/IWANT', () => {
     expect(nodes[2].traces.some((e) => e.kind === 'unhelpful_shard' && e.peer === 'n1')).toBe(true)
     expect(nodes[2].delivered[0].data).toEqual(data)
   })
+
+  it('an IDONTWANT does not make a node pull while its shards are still coming in, only once they stopped', () => {
+    // No heartbeats after the mesh forms: only the IDONTWANT can make n2 ask.
+    const net = network(kernel, { heartbeats: false })
+    const held: Shard[] = []
+    const asked: number[] = []
+    // n0's shards to n2 are held back and handed over by the test at chosen times.
+    const n0 = net.addNode('n0', { tamper: (to, rpc) => (to === 'n2' && rpc.shards ? (held.push(...rpc.shards), { ...rpc, shards: undefined }) : rpc) })
+    net.addNode('n1')
+    const n2 = net.addNode('n2', {
+      tamper: (to, rpc) => {
+        for (const want of rpc.control?.iwant ?? []) if (to === 'n1') asked.push(want.count)
+        return rpc
+      },
+    })
+    for (const key of ['n0', 'n1', 'n2']) net.node(key).core.subscribe('t')
+    net.connect('n0', 'n2')
+    net.connect('n1', 'n2')
+    for (let i = 0; i < 3; i++) {
+      for (const key of ['n0', 'n1', 'n2']) net.node(key).core.heartbeat()
+      net.runFor(100)
+    }
+    n0.core.publish('t', payload(40_000, 12), 'gap')
+    net.runFor(10)
+    expect(held.length).toBeGreaterThanOrEqual(2)
+    net.inject('n0', 'n2', { shards: [held[0]] })
+    net.runFor(100)
+    net.inject('n0', 'n2', { shards: [held[1]] })
+    net.runFor(50)
+    // Rank 2 after a 100 ms gap, the last rise 50 ms ago: a third shard is most likely on its way.
+    net.inject('n1', 'n2', { control: { idontwant: ['gap'] } })
+    net.runFor(20)
+    expect(asked).toEqual([])
+    net.runFor(200)
+    // Nothing came for longer than the gap: now it asks for the rest.
+    net.inject('n1', 'n2', { control: { idontwant: ['gap'] } })
+    net.runFor(20)
+    expect(asked).toEqual([2])
+    expect(n2.delivered).toHaveLength(0)
+  })
 })
