@@ -56,6 +56,8 @@ class OptimumProtocol implements OptimumCore {
   private readonly gossip: Gossip
   private readonly integrity: Integrity
   private readonly connected = new Set<PeerKey>()
+  /** Messages whose pull after an IDONTWANT waits for their shards to stop coming in (pullFromDecoded). */
+  private readonly deferredPulls = new Map<MessageState, PeerKey>()
   private readonly counters: Counters = {
     shardsReceived: 0,
     shardsInnovative: 0,
@@ -159,6 +161,7 @@ class OptimumProtocol implements OptimumCore {
       this.trace('reject', { peer: from, reason: `internal: ${(err as Error).message}` })
       this.offence(from, 'invalid', 'frame broke a handler')
     } finally {
+      this.pullDeferred()
       this.outbox.flush()
     }
   }
@@ -184,12 +187,14 @@ class OptimumProtocol implements OptimumCore {
       this.outbox.control(peer, 'ihave', ihaves)
       this.counters.ihaveSent++
     }
+    this.pullDeferred()
     this.outbox.flush()
   }
 
   drained(peer: PeerKey): void {
     if (this.stopped || !this.connected.has(peer)) return
     this.forwarding.drained(peer)
+    this.pullDeferred()
     this.outbox.flush()
   }
 
@@ -275,6 +280,7 @@ class OptimumProtocol implements OptimumCore {
 
   stop(): void {
     this.stopped = true
+    this.deferredPulls.clear()
     this.store.clear()
     this.forwarding.clear()
     this.pool = new Uint8Array(0)
@@ -485,15 +491,31 @@ class OptimumProtocol implements OptimumCore {
    *
    * Not while shards are still coming in (state.streaming): then one is most
    * likely on its way already, and the answer would mostly land after the
-   * decode. The next IDONTWANT, IHAVE or the stall check asks instead.
+   * decode. The pull waits until they stop (pullDeferred, checked on every
+   * call into the core, so without a timer).
    */
   private pullFromDecoded(from: PeerKey, state: MessageState): void {
     if (state.delivered || state.excluded.has(from) || state.lockedTo !== undefined) return
     const now = this.env.now()
-    if (now - state.lastIWantAt < this.options.heartbeatMs / 2 || state.streaming(now, from)) return
+    if (now - state.lastIWantAt < this.options.heartbeatMs / 2) return
+    if (state.streaming(now, from)) {
+      this.deferredPulls.set(state, from)
+      return
+    }
+    this.deferredPulls.delete(state)
     state.lastIWantAt = now
     this.outbox.control(from, 'iwant', [{ messageId: state.id, count: state.k - state.rank }])
     this.counters.iwantSent++
+  }
+
+  /** Deferred pulls whose message stopped receiving shards go out; those of messages decoded or gone are dropped. */
+  private pullDeferred(): void {
+    if (this.deferredPulls.size === 0) return
+    const now = this.env.now()
+    for (const [state, peer] of this.deferredPulls) {
+      if (state.delivered || this.store.get(state.id) !== state || !this.connected.has(peer)) this.deferredPulls.delete(state)
+      else if (!state.streaming(now, peer)) this.pullFromDecoded(peer, state)
+    }
   }
 
   /**
