@@ -51,6 +51,7 @@ export function optimumNodeFactory(options: OptimumModelOptions): NodeFactory {
       publicKey,
       verify: (pub, bytes, signature) => (sameBytes(standInSignature(pub, bytes), signature) ? DECODE.decode(pub) : undefined),
       backlog: (peer) => ctx.network.backlog(key, peer),
+      uplinkBacklog: () => ctx.network.uplinkBacklog(key),
       addressesOf: () => [],
     }
     const core = createOptimumCore(coreOptions(options, ctx.messageBytes), env, {

@@ -95,7 +95,9 @@ class OptimumProtocol implements OptimumCore {
     this.forwarding = new Forwarding({
       store: this.store,
       targets: (state) => this.mesh.meshPeers(state.topic),
-      backlogged: (peer) => env.backlog(peer) + this.outbox.bytes(peer) >= this.limits.backlogBytes,
+      backlogged: (peer) =>
+        env.backlog(peer) + this.outbox.bytes(peer) >= this.limits.backlogBytes ||
+        (env.uplinkBacklog?.() ?? 0) >= this.limits.uplinkBacklogBytes,
       send: (peer, state, shards, hop) => this.sendShards(peer, state, shards, hop),
       recodeFrom: (k) => Math.ceil(k * options.threshold),
       maxOwedBytesPerPeer: this.limits.maxOwedBytesPerPeer,

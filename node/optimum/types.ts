@@ -140,6 +140,11 @@ export interface CoreEnv {
   verify(publicKey: Uint8Array, bytes: Uint8Array, signature: Uint8Array): PeerKey | undefined
   /** Bytes queued towards the peer and not yet written (backpressure; 0 when unknown). */
   backlog(peer: PeerKey): number
+  /**
+   * Bytes queued towards all peers together and not yet written (absent: not
+   * known). A node has one uplink: what waits for one peer delays all others.
+   */
+  uplinkBacklog?(): number
   /** Dialable addresses of a connected peer, for peer exchange (may be empty). */
   addressesOf(peer: PeerKey): string[]
   /** Wall-clock ms since the epoch for a header's publishedAt; `now()` when absent (the simulator). */
@@ -209,6 +214,13 @@ export interface CoreLimits {
   relayFanout: number
   /** A peer whose outbound backlog is at least this many bytes gets its shards deferred until drained. */
   backlogBytes: number
+  /**
+   * While this many bytes or more wait for the uplink (all peers together),
+   * every peer's shards are deferred: each then goes out as a recoding made
+   * when the uplink has room, to a peer that still needs it then, instead of
+   * a shard committed early that arrives after the peer decoded.
+   */
+  uplinkBacklogBytes: number
   /**
    * Heap bytes of the message states owed to one peer (shards deferred by its
    * backlog, kept until paid). A peer past it does not drain: it is disconnected.
