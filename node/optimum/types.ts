@@ -288,7 +288,10 @@ export interface CorePublishResult {
  * The protocol core. The carrier calls `addPeer` once a peer passed the
  * cluster handshake, `handleRpc` for every decoded frame, `heartbeat` every
  * `heartbeatMs`, and `drained` when a peer's backlog fell (so deferred shards
- * can go out). All methods are synchronous and never throw on peer input.
+ * can go out), and for every peer, in link order, when the uplink backlog
+ * fell (below `uplinkBacklogBytes`, or to nothing): a peer owed shards only
+ * because the uplink was full hears of its room that way. All methods are
+ * synchronous and never throw on peer input.
  */
 export interface OptimumCore {
   addPeer(peer: PeerKey, outbound: boolean): void

@@ -1,6 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest'
 import { loadKernel, type Kernel } from '../../common/rlnc/index.js'
-import type { Shard } from '../optimum/types.js'
+import { estimateRpcBytes } from '../optimum/outbox.js'
+import type { Rpc, Shard } from '../optimum/types.js'
 import { build, deliveredEverywhere, formMeshes, network, payload, randomGraph } from './support/optimum-fixtures.js'
 
 let kernel: Kernel
@@ -74,6 +75,39 @@ describe('optimum core: dissemination over an in-memory network', () => {
     expect(owed).toBeGreaterThan(0)
     net.runFor(5000)
     expect(nodes[1].core.stats().deferred).toBe(0)
+  })
+
+  it("stops queueing on a node's uplink once it holds uplinkBacklogBytes, however many peers wait: the rest is owed", () => {
+    const leaves = 4
+    /** The most bytes n1 ever had queued towards all its peers, and the largest frame it sent. */
+    const queued = (uplinkBacklogBytes: number): { worst: number; largestFrame: number } => {
+      const net = network(kernel, { core: { limits: { backlogBytes: 256 * 1024, uplinkBacklogBytes } } })
+      let largestFrame = 0
+      const nodes = Array.from({ length: 2 + leaves }, (_, i) =>
+        net.addNode(`n${i}`, {
+          // n1, the only way from the publisher n0 to the leaves, has a slow uplink
+          uploadBytesPerMs: i === 1 ? 100 : 10_000,
+          ...(i === 1 ? { tamper: (_to: string, rpc: Rpc) => ((largestFrame = Math.max(largestFrame, estimateRpcBytes(rpc))), rpc) } : {}),
+        }),
+      )
+      for (const node of nodes) node.core.subscribe('t')
+      for (let b = 0; b < nodes.length; b++) if (b !== 1) net.connect('n1', `n${b}`)
+      net.runFor(3000)
+      for (let i = 0; i < 3; i++) nodes[0].core.publish('t', payload(200_000, 40 + i), `u${i}`)
+      let worst = 0
+      const done = (): boolean => {
+        worst = Math.max(worst, net.uplinkBacklog('n1'))
+        return nodes.slice(1).every((n) => n.delivered.length === 3)
+      }
+      expect(net.runUntil(done, 300_000)).toBe(true)
+      return { worst, largestFrame }
+    }
+    const bound = 16 * 1024
+    const shared = queued(bound)
+    // Past the bound only what one call sends once the uplink is below it.
+    expect(shared.worst).toBeLessThanOrEqual(bound + shared.largestFrame)
+    // Bounded per peer only, it queues up to that bound for each leaf at once.
+    expect(queued(Number.POSITIVE_INFINITY).worst).toBeGreaterThan(3 * shared.worst)
   })
 
   it('relays a message as large or small by its bytes per shard as the header states them, not its framed shard length', () => {
