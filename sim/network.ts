@@ -35,9 +35,9 @@ export interface NetworkOptions {
   /** Probability that a frame is lost. */
   loss: number
   /**
-   * The sender hears `drained(peer)`, for each of its peers, when its uplink
-   * backlog falls below this many bytes after having reached it (the core's
-   * backlog bound: only then can it have shards waiting). Infinity: never.
+   * The sender hears `uplinkDrained` when its uplink backlog falls below this
+   * many bytes after having reached it (the core's backlog bound: only then
+   * can it have shards waiting). Infinity: never.
    */
   drainBelowBytes: number
 }
@@ -46,8 +46,8 @@ export interface NetworkHandlers {
   linkUp(peer: string, outbound: boolean): void
   linkDown(peer: string): void
   receive(from: string, frame: unknown): void
-  /** A frame towards `peer` left the uplink: its backlog fell. */
-  drained(peer: string): void
+  /** The uplink backlog (all peers together) fell below the bound. */
+  uplinkDrained(): void
 }
 
 /** Frames at most this big bypass the bandwidth queues (see above). */
@@ -234,9 +234,8 @@ export class SimNetwork {
 
   /**
    * Once the host's uplink backlog reached the bound, one pending check tells
-   * it when the backlog fell below: `drained` for every peer, in link order.
-   * A link's own backlog is part of the uplink's, so it never falls below
-   * the bound later than the link's.
+   * it (`uplinkDrained`) when the backlog fell below. A link's own backlog is
+   * part of the uplink's, so it is below the bound by then too.
    */
   private watchUplink(key: string, sender: Host): void {
     const bound = this.options.drainBelowBytes
@@ -248,7 +247,7 @@ export class SimNetwork {
       if (this.hosts.get(key) !== sender) return
       if (uplink.backlog(queue.now) < bound) {
         uplink.drainCheck = false
-        for (const peer of [...sender.links.keys()]) if (sender.links.has(peer)) sender.handlers.drained(peer)
+        sender.handlers.uplinkDrained()
       } else {
         queue.at(uplink.fallsBelow(queue.now, bound), check)
       }

@@ -66,7 +66,7 @@ export function optimumNodeFactory(options: OptimumModelOptions): NodeFactory {
       linkUp: (peer, outbound) => core.addPeer(peer, outbound),
       linkDown: (peer) => core.removePeer(peer),
       receive: (from, frame) => core.handleRpc(from, frame as Rpc),
-      drained: (peer) => core.drained(peer),
+      uplinkDrained: () => core.uplinkDrained(),
       subscribe: () => core.subscribe(SIM_TOPIC),
       heartbeat: () => core.heartbeat(),
       publish: (id, index) => {

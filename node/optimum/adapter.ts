@@ -237,8 +237,8 @@ export class OptimumAdapter {
     const notify = (): void => {
       if (link.closed || link.draining || link.queue.length > 0) return
       this.core?.drained(link.peer)
-      // The uplink is shared: its room is every peer's, served in link order (the core stops once it is full again).
-      if (this.uplinkBacklog() === 0) for (const other of [...this.links.values()]) if (other !== link && !other.closed) this.core?.drained(other.peer)
+      // The uplink is shared: once nothing waits on it, its room is every owed peer's.
+      if (this.uplinkBacklog() === 0) this.core?.uplinkDrained()
     }
     if (stream.writeBufferLength === 0) setImmediate(notify)
     else stream.addEventListener('idle', () => setImmediate(notify), { once: true })

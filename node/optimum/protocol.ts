@@ -74,6 +74,8 @@ class OptimumProtocol implements OptimumCore {
   /** Decoded bodies land here (Delivery.data is a view of it). */
   private pool = new Uint8Array(0)
   private stopped = false
+  /** Whose turn is first at the next uplinkDrained. */
+  private uplinkTurn = 0
 
   constructor(
     private readonly options: CoreOptions,
@@ -196,6 +198,21 @@ class OptimumProtocol implements OptimumCore {
   drained(peer: PeerKey): void {
     if (this.stopped || !this.connected.has(peer)) return
     this.forwarding.drained(peer)
+    this.pullDeferred()
+    this.outbox.flush()
+  }
+
+  uplinkDrained(): void {
+    if (this.stopped) return
+    // A fixed order would serve the same peers first on every drain and starve
+    // the last under sustained load; one turn at a time each peer gets to be first.
+    const peers = [...this.connected]
+    const start = this.uplinkTurn++ % Math.max(1, peers.length)
+    for (const peer of [...peers.slice(start), ...peers.slice(0, start)]) {
+      this.forwarding.drained(peer)
+      // Handed to the carrier at once, so the next peer's turn sees the uplink as it now is.
+      this.outbox.flush()
+    }
     this.pullDeferred()
     this.outbox.flush()
   }

@@ -287,10 +287,9 @@ export interface CorePublishResult {
 /**
  * The protocol core. The carrier calls `addPeer` once a peer passed the
  * cluster handshake, `handleRpc` for every decoded frame, `heartbeat` every
- * `heartbeatMs`, and `drained` when a peer's backlog fell (so deferred shards
- * can go out), and for every peer, in link order, when the uplink backlog
- * fell (below `uplinkBacklogBytes`, or to nothing): a peer owed shards only
- * because the uplink was full hears of its room that way. All methods are
+ * `heartbeatMs`, `drained` when a peer's backlog fell (so deferred shards
+ * can go out) and `uplinkDrained` when the backlog towards all peers
+ * together fell (below `uplinkBacklogBytes`, or to nothing). All methods are
  * synchronous and never throw on peer input.
  */
 export interface OptimumCore {
@@ -299,6 +298,8 @@ export interface OptimumCore {
   handleRpc(from: PeerKey, rpc: Rpc): void
   heartbeat(): void
   drained(peer: PeerKey): void
+  /** Pays the peers owed shards in turn, in the order they joined, starting one peer later at each call. */
+  uplinkDrained(): void
   /** Throws OptimumError 'too_large' / 'invalid_argument' / 'already_exists' (same id, other content). */
   publish(topic: string, data: Uint8Array, id: string): CorePublishResult
   subscribe(topic: string): void

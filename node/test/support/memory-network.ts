@@ -17,7 +17,7 @@ import type { CoreEnv, CoreOptions, Delivery, OptimumCore, PeerInfo, PeerKey, Rp
  * - `backlog(peer)` is the bytes a has queued towards that peer and not yet
  *   put on the wire, `uplinkBacklog()` the same towards all peers; when a
  *   frame leaves, a's core hears `drained(peer)`, and when that emptied the
- *   uplink, `drained` for each other peer too;
+ *   uplink, `uplinkDrained()` too;
  * - each core gets a heartbeat every `heartbeatMs`, at a seeded phase.
  *
  * Signatures are stand-ins (a hash of the public key and bytes), enough for
@@ -220,10 +220,8 @@ export class MemoryNetwork {
       sender.backlog.set(to, Math.max(0, left))
       this.clock.at(this.now + delay, arrive)
       sender.node.core.drained(to)
-      // An empty uplink has room for every peer (the libp2p adapter does the same).
-      if ([...sender.backlog.values()].every((queued) => queued === 0)) {
-        for (const peer of [...sender.links]) if (peer !== to && sender.links.has(peer)) sender.node.core.drained(peer)
-      }
+      // An empty uplink has room for every owed peer (the libp2p adapter does the same).
+      if (this.uplinkBacklog(from) === 0) sender.node.core.uplinkDrained()
     })
   }
 }
