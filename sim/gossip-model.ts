@@ -91,7 +91,7 @@ class GossipNode {
 
   subscribe(): void {}
 
-  drained(): void {}
+  uplinkDrained(): void {}
 
   stop(): void {
     this.stopped = true

@@ -6,7 +6,8 @@ import type { SimRandom } from './random.js'
  *
  * 1. waits for a's uplink (FIFO over all of a's links, so a busy uplink
  *    delays every later frame) and takes bytes ÷ upload bandwidth on it;
- *    until it has left, its bytes count in a's backlog towards b;
+ *    until it has left, its bytes count in a's backlog towards b and in
+ *    a's uplink backlog (towards all its peers);
  * 2. its first byte reaches b one link latency after it started;
  * 3. it then needs b's downlink (FIFO over all senders), and is handed to b
  *    when its last byte is through both links (cut-through: the two
@@ -34,9 +35,9 @@ export interface NetworkOptions {
   /** Probability that a frame is lost. */
   loss: number
   /**
-   * The sender hears `drained(peer)` when its backlog towards the peer falls
-   * below this many bytes after having reached it (the core's backlog bound:
-   * only then can it have shards waiting). Infinity: never.
+   * The sender hears `uplinkDrained` when its uplink backlog falls below this
+   * many bytes after having reached it (the core's backlog bound: only then
+   * can it have shards waiting). Infinity: never.
    */
   drainBelowBytes: number
 }
@@ -45,8 +46,8 @@ export interface NetworkHandlers {
   linkUp(peer: string, outbound: boolean): void
   linkDown(peer: string): void
   receive(from: string, frame: unknown): void
-  /** A frame towards `peer` left the uplink: its backlog fell. */
-  drained(peer: string): void
+  /** The uplink backlog (all peers together) fell below the bound. */
+  uplinkDrained(): void
 }
 
 /** Frames at most this big bypass the bandwidth queues (see above). */
@@ -113,6 +114,8 @@ interface Flight {
 interface Host {
   handlers: NetworkHandlers
   links: Map<string, Link>
+  /** Every bulk frame of the host, whatever its link: the uplink they share. */
+  uplink: Link
   upFreeAt: number
   downFreeAt: number
 }
@@ -127,7 +130,7 @@ export class SimNetwork {
   ) {}
 
   addHost(key: string, handlers: NetworkHandlers): void {
-    this.hosts.set(key, { handlers, links: new Map(), upFreeAt: 0, downFreeAt: 0 })
+    this.hosts.set(key, { handlers, links: new Map(), uplink: new Link(0), upFreeAt: 0, downFreeAt: 0 })
   }
 
   /** Tears down every link of the host (its peers hear linkDown) and forgets it. */
@@ -178,6 +181,11 @@ export class SimNetwork {
     return this.hosts.get(a)?.links.get(b)?.backlog(this.queue.now) ?? 0
   }
 
+  /** Bytes queued on a's uplink towards all its peers and not yet on the wire. */
+  uplinkBacklog(a: string): number {
+    return this.hosts.get(a)?.uplink.backlog(this.queue.now) ?? 0
+  }
+
   /** Puts a frame of `bytes` on the path from a to b; returns false when they are not linked. */
   send(from: string, to: string, bytes: number, frame: unknown): boolean {
     const sender = this.hosts.get(from)
@@ -192,7 +200,8 @@ export class SimNetwork {
     if (bulk) {
       sender.upFreeAt = upDone
       link.push(upDone, bytes)
-      this.watchDrain(sender, to, link)
+      sender.uplink.push(upDone, bytes)
+      this.watchUplink(from, sender)
     }
     // A lost segment costs a retransmission timeout, and holds back what follows it on the connection.
     const retransmit = this.options.loss > 0 && this.random.next() < this.options.loss ? RTO_MIN_MS + 2 * link.latency : 0
@@ -223,21 +232,26 @@ export class SimNetwork {
     if (receiver !== undefined && receiver.links.has(flight.from)) receiver.handlers.receive(flight.from, flight.frame)
   }
 
-  /** Once the backlog reached the bound, one pending check per link tells the sender when it fell below. */
-  private watchDrain(sender: Host, to: string, link: Link): void {
+  /**
+   * Once the host's uplink backlog reached the bound, one pending check tells
+   * it (`uplinkDrained`) when the backlog fell below. A link's own backlog is
+   * part of the uplink's, so it is below the bound by then too.
+   */
+  private watchUplink(key: string, sender: Host): void {
     const bound = this.options.drainBelowBytes
     const { queue } = this
-    if (link.drainCheck || link.backlog(queue.now) < bound) return
-    link.drainCheck = true
+    const { uplink } = sender
+    if (uplink.drainCheck || uplink.backlog(queue.now) < bound) return
+    uplink.drainCheck = true
     const check = (): void => {
-      if (sender.links.get(to) !== link) return
-      if (link.backlog(queue.now) < bound) {
-        link.drainCheck = false
-        sender.handlers.drained(to)
+      if (this.hosts.get(key) !== sender) return
+      if (uplink.backlog(queue.now) < bound) {
+        uplink.drainCheck = false
+        sender.handlers.uplinkDrained()
       } else {
-        queue.at(link.fallsBelow(queue.now, bound), check)
+        queue.at(uplink.fallsBelow(queue.now, bound), check)
       }
     }
-    queue.at(link.fallsBelow(queue.now, bound), check)
+    queue.at(uplink.fallsBelow(queue.now, bound), check)
   }
 }

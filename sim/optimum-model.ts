@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto'
-import { shardLengthFor, type Kernel } from '../common/rlnc/index.js'
+import type { Kernel } from '../common/rlnc/index.js'
 import { DEFAULT_LIMITS } from '../node/optimum/limits.js'
 import { createOptimumCore } from '../node/optimum/protocol.js'
 import type { CoreEnv, CoreOptions, Rpc } from '../node/optimum/types.js'
@@ -51,6 +51,7 @@ export function optimumNodeFactory(options: OptimumModelOptions): NodeFactory {
       publicKey,
       verify: (pub, bytes, signature) => (sameBytes(standInSignature(pub, bytes), signature) ? DECODE.decode(pub) : undefined),
       backlog: (peer) => ctx.network.backlog(key, peer),
+      uplinkBacklog: () => ctx.network.uplinkBacklog(key),
       addressesOf: () => [],
     }
     const core = createOptimumCore(coreOptions(options, ctx.messageBytes), env, {
@@ -65,7 +66,7 @@ export function optimumNodeFactory(options: OptimumModelOptions): NodeFactory {
       linkUp: (peer, outbound) => core.addPeer(peer, outbound),
       linkDown: (peer) => core.removePeer(peer),
       receive: (from, frame) => core.handleRpc(from, frame as Rpc),
-      drained: (peer) => core.drained(peer),
+      uplinkDrained: () => core.uplinkDrained(),
       subscribe: () => core.subscribe(SIM_TOPIC),
       heartbeat: () => core.heartbeat(),
       publish: (id, index) => {
@@ -77,15 +78,16 @@ export function optimumNodeFactory(options: OptimumModelOptions): NodeFactory {
 }
 
 /**
- * The core picks its relay policy by shard length (rankUpdateMinShardBytes:
- * large shards go to a few neediest peers with rank announcements, small ones
- * to every peer). A stand-in's shards are tiny, so in modelled mode the bound
- * is set to make the choice the core would make for a `size`-byte message.
+ * The core picks its relay policy by the message's bytes per shard, header
+ * length ÷ k (rankUpdateMinShardBytes: large messages go to a few neediest
+ * peers with rank announcements, small ones to every peer). A stand-in's
+ * header states its own 8 bytes, so in modelled mode the bound is set to make
+ * the choice the core would make for a `size`-byte message.
  */
 function coreOptions(options: OptimumModelOptions, size: number): CoreOptions {
   if (options.payload === 'full') return options.core
   const bound = options.core.limits?.rankUpdateMinShardBytes ?? DEFAULT_LIMITS.rankUpdateMinShardBytes
-  const large = shardLengthFor(size, options.core.shardFactor) >= bound
+  const large = size / options.core.shardFactor >= bound
   return { ...options.core, limits: { ...options.core.limits, rankUpdateMinShardBytes: large ? 0 : Infinity } }
 }
 

@@ -119,8 +119,13 @@ export class OptimumAdapter {
 
   backlog(peer: PeerKey): number {
     const link = this.links.get(peer)
-    if (link === undefined) return 0
-    return link.queuedBytes + (link.stream?.writeBufferLength ?? 0)
+    return link === undefined ? 0 : queued(link)
+  }
+
+  uplinkBacklog(): number {
+    let bytes = 0
+    for (const link of this.links.values()) bytes += queued(link)
+    return bytes
   }
 
   addressesOf(peer: PeerKey): string[] {
@@ -230,7 +235,10 @@ export class OptimumAdapter {
    */
   private notifyDrained(link: Link, stream: Stream): void {
     const notify = (): void => {
-      if (!link.closed && !link.draining && link.queue.length === 0) this.core?.drained(link.peer)
+      if (link.closed || link.draining || link.queue.length > 0) return
+      this.core?.drained(link.peer)
+      // The uplink is shared: once nothing waits on it, its room is every owed peer's.
+      if (this.uplinkBacklog() === 0) this.core?.uplinkDrained()
     }
     if (stream.writeBufferLength === 0) setImmediate(notify)
     else stream.addEventListener('idle', () => setImmediate(notify), { once: true })
@@ -349,4 +357,9 @@ export class OptimumAdapter {
     this.disconnect(peer, `${state.violations} malformed frames, the last: ${reason}`)
     return true
   }
+}
+
+/** Bytes of ours towards the link's peer not yet handed to the connection. */
+function queued(link: Link): number {
+  return link.queuedBytes + (link.stream?.writeBufferLength ?? 0)
 }

@@ -22,6 +22,7 @@ export const DEFAULT_LIMITS: CoreLimits = {
   rankUpdateMinShardBytes: 2048,
   relayFanout: 2,
   backlogBytes: 64 * 1024,
+  uplinkBacklogBytes: 64 * 1024,
   maxOwedBytesPerPeer: 128 * 1024 * 1024,
   fanoutTtlMs: 60_000,
   gossipLazy: 6,

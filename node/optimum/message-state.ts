@@ -60,6 +60,8 @@ export class MessageState {
   quarantined = false
   /** When the rank last grew: repair asks only for a message that stopped progressing. */
   lastProgressAt: number
+  /** Whose shard that was. */
+  lastProgressFrom: PeerKey | undefined
   /** Peers owed shards of it (Forwarding): while any is, a decoded state does not expire. */
   owed = 0
   /** When we last sent shards of it: a decoded state is kept retainMs past that, for the receivers' repair. */
@@ -100,6 +102,18 @@ export class MessageState {
 
   get decoder(): Decoder | undefined {
     return 'rank' in this.coder ? this.coder : undefined
+  }
+
+  /**
+   * Whether shards from peers other than `peer` are still arriving: the rank
+   * grew, by another peer's shard, less than the mean gap between its rises
+   * so far ago. Scale-free, so it means the same on loopback (gaps of
+   * milliseconds) and on slow links (hundreds). Needs two rises to know a gap.
+   */
+  streaming(now: number, peer: PeerKey): boolean {
+    const rank = this.rank
+    if (this.delivered || rank < 2 || this.lastProgressFrom === peer) return false
+    return now - this.lastProgressAt < (this.lastProgressAt - this.createdAt) / (rank - 1)
   }
 
   /** A fresh decoder after a failed decode (the old one's rows are poisoned). */

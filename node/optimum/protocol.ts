@@ -56,6 +56,8 @@ class OptimumProtocol implements OptimumCore {
   private readonly gossip: Gossip
   private readonly integrity: Integrity
   private readonly connected = new Set<PeerKey>()
+  /** Messages whose pull after an IDONTWANT waits for their shards to stop coming in (pullFromDecoded). */
+  private readonly deferredPulls = new Map<MessageState, PeerKey>()
   private readonly counters: Counters = {
     shardsReceived: 0,
     shardsInnovative: 0,
@@ -72,6 +74,8 @@ class OptimumProtocol implements OptimumCore {
   /** Decoded bodies land here (Delivery.data is a view of it). */
   private pool = new Uint8Array(0)
   private stopped = false
+  /** Whose turn is first at the next uplinkDrained. */
+  private uplinkTurn = 0
 
   constructor(
     private readonly options: CoreOptions,
@@ -93,12 +97,14 @@ class OptimumProtocol implements OptimumCore {
     this.forwarding = new Forwarding({
       store: this.store,
       targets: (state) => this.mesh.meshPeers(state.topic),
-      backlogged: (peer) => env.backlog(peer) + this.outbox.bytes(peer) >= this.limits.backlogBytes,
+      backlogged: (peer) =>
+        env.backlog(peer) + this.outbox.bytes(peer) >= this.limits.backlogBytes ||
+        (env.uplinkBacklog?.() ?? 0) >= this.limits.uplinkBacklogBytes,
       send: (peer, state, shards, hop) => this.sendShards(peer, state, shards, hop),
       recodeFrom: (k) => Math.ceil(k * options.threshold),
       maxOwedBytesPerPeer: this.limits.maxOwedBytesPerPeer,
       overdue: (peer, bytes) => this.cutOff(peer, `owed ${bytes} bytes of messages it does not drain (bound ${this.limits.maxOwedBytesPerPeer})`),
-      fanout: (state) => (state.shardLength >= this.limits.rankUpdateMinShardBytes ? this.limits.relayFanout : Number.MAX_SAFE_INTEGER),
+      fanout: (state) => (this.large(state) ? this.limits.relayFanout : Infinity),
       shuffle: (items) => this.rng.shuffle(items),
       recoded: (count) => (this.counters.recodes += count),
     })
@@ -159,6 +165,7 @@ class OptimumProtocol implements OptimumCore {
       this.trace('reject', { peer: from, reason: `internal: ${(err as Error).message}` })
       this.offence(from, 'invalid', 'frame broke a handler')
     } finally {
+      this.pullDeferred()
       this.outbox.flush()
     }
   }
@@ -184,12 +191,29 @@ class OptimumProtocol implements OptimumCore {
       this.outbox.control(peer, 'ihave', ihaves)
       this.counters.ihaveSent++
     }
+    this.pullDeferred()
     this.outbox.flush()
   }
 
   drained(peer: PeerKey): void {
     if (this.stopped || !this.connected.has(peer)) return
     this.forwarding.drained(peer)
+    this.pullDeferred()
+    this.outbox.flush()
+  }
+
+  uplinkDrained(): void {
+    if (this.stopped) return
+    // A fixed order would serve the same peers first on every drain and starve
+    // the last under sustained load; one turn at a time each peer gets to be first.
+    const peers = [...this.connected]
+    const start = this.uplinkTurn++ % Math.max(1, peers.length)
+    for (const peer of [...peers.slice(start), ...peers.slice(0, start)]) {
+      this.forwarding.drained(peer)
+      // Handed to the carrier at once, so the next peer's turn sees the uplink as it now is.
+      this.outbox.flush()
+    }
+    this.pullDeferred()
     this.outbox.flush()
   }
 
@@ -275,6 +299,7 @@ class OptimumProtocol implements OptimumCore {
 
   stop(): void {
     this.stopped = true
+    this.deferredPulls.clear()
     this.store.clear()
     this.forwarding.clear()
     this.pool = new Uint8Array(0)
@@ -341,10 +366,20 @@ class OptimumProtocol implements OptimumCore {
     state.attempt.push({ peer: from, afterDecode: state.decodedBy(from), coefficients: shard.coefficients, payload: shard.payload })
     state.hop = Math.min(state.hop, shard.hop)
     state.lastProgressAt = this.env.now()
+    state.lastProgressFrom = from
     if (this.scores.score(from) < 0 || this.integrity.isSuspicious(from)) state.quarantined = true
     if (decoder.complete) return this.complete(state, decoder, from)
     if (state.relayable) this.forwarding.innovative(state, shard, shard.hop, from)
-    if (state.shardLength >= this.limits.rankUpdateMinShardBytes) this.announceRank(state)
+    if (this.large(state)) this.announceRank(state)
+  }
+
+  /**
+   * Whether the message is relayed as a large one (a few neediest peers, rank
+   * announcements) or a small one (every peer with room): by its bytes per
+   * shard as the header states them, the size the network really carries.
+   */
+  private large(state: MessageState): boolean {
+    return state.header.length / state.k >= this.limits.rankUpdateMinShardBytes
   }
 
   /** Tells mesh peers that may still send us shards of the message our new rank. */
@@ -426,7 +461,7 @@ class OptimumProtocol implements OptimumCore {
       this.outbox.control(peer, 'idontwant', [state.id])
       this.counters.idontwantSent++
     }
-    this.forwarding.decoded(state, from, state.shardLength < this.limits.rankUpdateMinShardBytes)
+    this.forwarding.decoded(state, from, !this.large(state))
   }
 
   private handleControl(from: PeerKey, control: Control): void {
@@ -472,13 +507,34 @@ class OptimumProtocol implements OptimumCore {
    * once instead of waiting for the next IHAVE. One ask is outstanding per
    * message for half a heartbeat; shards that arrive meanwhile can make part
    * of the answer redundant, never more than k − rank shards.
+   *
+   * Not while shards are still coming in (state.streaming): then one is most
+   * likely on its way already, and the answer would mostly land after the
+   * decode. The pull waits until they stop (pullDeferred, checked on every
+   * call into the core, so without a timer).
    */
   private pullFromDecoded(from: PeerKey, state: MessageState): void {
     if (state.delivered || state.excluded.has(from) || state.lockedTo !== undefined) return
-    if (this.env.now() - state.lastIWantAt < this.options.heartbeatMs / 2) return
-    state.lastIWantAt = this.env.now()
+    const now = this.env.now()
+    if (now - state.lastIWantAt < this.options.heartbeatMs / 2) return
+    if (state.streaming(now, from)) {
+      this.deferredPulls.set(state, from)
+      return
+    }
+    this.deferredPulls.delete(state)
+    state.lastIWantAt = now
     this.outbox.control(from, 'iwant', [{ messageId: state.id, count: state.k - state.rank }])
     this.counters.iwantSent++
+  }
+
+  /** Deferred pulls whose message stopped receiving shards go out; those of messages decoded or gone are dropped. */
+  private pullDeferred(): void {
+    if (this.deferredPulls.size === 0) return
+    const now = this.env.now()
+    for (const [state, peer] of this.deferredPulls) {
+      if (state.delivered || this.store.get(state.id) !== state || !this.connected.has(peer)) this.deferredPulls.delete(state)
+      else if (!state.streaming(now, peer)) this.pullFromDecoded(peer, state)
+    }
   }
 
   /**

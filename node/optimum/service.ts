@@ -62,6 +62,7 @@ export async function startOptimum(options: OptimumServiceOptions): Promise<Opti
     kernel: options.kernel,
     ...libp2pSigning(options.key),
     backlog: (peer) => adapter.backlog(peer),
+    uplinkBacklog: () => adapter.uplinkBacklog(),
     addressesOf: (peer) => adapter.addressesOf(peer),
   }
   // The engine exists only after the core; deliveries cannot arrive before start() below.

@@ -140,6 +140,11 @@ export interface CoreEnv {
   verify(publicKey: Uint8Array, bytes: Uint8Array, signature: Uint8Array): PeerKey | undefined
   /** Bytes queued towards the peer and not yet written (backpressure; 0 when unknown). */
   backlog(peer: PeerKey): number
+  /**
+   * Bytes queued towards all peers together and not yet written (absent: not
+   * known). A node has one uplink: what waits for one peer delays all others.
+   */
+  uplinkBacklog?(): number
   /** Dialable addresses of a connected peer, for peer exchange (may be empty). */
   addressesOf(peer: PeerKey): string[]
   /** Wall-clock ms since the epoch for a header's publishedAt; `now()` when absent (the simulator). */
@@ -195,19 +200,27 @@ export interface CoreLimits {
   seenTtlMs: number
   seenMax: number
   /**
-   * Messages whose shards are at least this many bytes announce each rank
+   * Messages of at least this many bytes per shard (header length ÷ k)
+   * are relayed as large ones: they announce each rank
    * increase to the mesh (a one-entry IHAVE), so neighbours stop sending what
    * it no longer needs; below it, the announcement would cost more than it saves.
    */
   rankUpdateMinShardBytes: number
   /**
    * Mesh peers each innovative shard (and each decode) is passed on to, for
-   * messages whose shards reach rankUpdateMinShardBytes; smaller messages go
+   * messages that reach rankUpdateMinShardBytes per shard; smaller messages go
    * to every mesh peer that may still use them (latency over bytes).
    */
   relayFanout: number
   /** A peer whose outbound backlog is at least this many bytes gets its shards deferred until drained. */
   backlogBytes: number
+  /**
+   * While this many bytes or more wait for the uplink (all peers together),
+   * every peer's shards are deferred: each then goes out as a recoding made
+   * when the uplink has room, to a peer that still needs it then, instead of
+   * a shard committed early that arrives after the peer decoded.
+   */
+  uplinkBacklogBytes: number
   /**
    * Heap bytes of the message states owed to one peer (shards deferred by its
    * backlog, kept until paid). A peer past it does not drain: it is disconnected.
@@ -274,8 +287,10 @@ export interface CorePublishResult {
 /**
  * The protocol core. The carrier calls `addPeer` once a peer passed the
  * cluster handshake, `handleRpc` for every decoded frame, `heartbeat` every
- * `heartbeatMs`, and `drained` when a peer's backlog fell (so deferred shards
- * can go out). All methods are synchronous and never throw on peer input.
+ * `heartbeatMs`, `drained` when a peer's backlog fell (so deferred shards
+ * can go out) and `uplinkDrained` when the backlog towards all peers
+ * together fell (below `uplinkBacklogBytes`, or to nothing). All methods are
+ * synchronous and never throw on peer input.
  */
 export interface OptimumCore {
   addPeer(peer: PeerKey, outbound: boolean): void
@@ -283,6 +298,8 @@ export interface OptimumCore {
   handleRpc(from: PeerKey, rpc: Rpc): void
   heartbeat(): void
   drained(peer: PeerKey): void
+  /** Pays the peers owed shards in turn, in the order they joined, starting one peer later at each call. */
+  uplinkDrained(): void
   /** Throws OptimumError 'too_large' / 'invalid_argument' / 'already_exists' (same id, other content). */
   publish(topic: string, data: Uint8Array, id: string): CorePublishResult
   subscribe(topic: string): void

@@ -1,6 +1,8 @@
 import { beforeAll, describe, expect, it } from 'vitest'
 import { loadKernel, type Kernel } from '../../common/rlnc/index.js'
-import { build, deliveredEverywhere, network, payload, randomGraph } from './support/optimum-fixtures.js'
+import { estimateRpcBytes } from '../optimum/outbox.js'
+import type { Rpc, Shard } from '../optimum/types.js'
+import { build, deliveredEverywhere, formMeshes, network, payload, randomGraph } from './support/optimum-fixtures.js'
 
 let kernel: Kernel
 
@@ -73,5 +75,82 @@ describe('optimum core: dissemination over an in-memory network', () => {
     expect(owed).toBeGreaterThan(0)
     net.runFor(5000)
     expect(nodes[1].core.stats().deferred).toBe(0)
+  })
+
+  it("stops queueing on a node's uplink once it holds uplinkBacklogBytes, however many peers wait: the rest is owed", () => {
+    const leaves = 4
+    /** The most bytes n1 ever had queued towards all its peers, and the largest frame it sent. */
+    const queued = (uplinkBacklogBytes: number): { worst: number; largestFrame: number } => {
+      const net = network(kernel, { core: { limits: { backlogBytes: 256 * 1024, uplinkBacklogBytes } } })
+      let largestFrame = 0
+      const nodes = Array.from({ length: 2 + leaves }, (_, i) =>
+        net.addNode(`n${i}`, {
+          // n1, the only way from the publisher n0 to the leaves, has a slow uplink
+          uploadBytesPerMs: i === 1 ? 100 : 10_000,
+          ...(i === 1 ? { tamper: (_to: string, rpc: Rpc) => ((largestFrame = Math.max(largestFrame, estimateRpcBytes(rpc))), rpc) } : {}),
+        }),
+      )
+      for (const node of nodes) node.core.subscribe('t')
+      for (let b = 0; b < nodes.length; b++) if (b !== 1) net.connect('n1', `n${b}`)
+      net.runFor(3000)
+      for (let i = 0; i < 3; i++) nodes[0].core.publish('t', payload(200_000, 40 + i), `u${i}`)
+      let worst = 0
+      const done = (): boolean => {
+        worst = Math.max(worst, net.uplinkBacklog('n1'))
+        return nodes.slice(1).every((n) => n.delivered.length === 3)
+      }
+      expect(net.runUntil(done, 300_000)).toBe(true)
+      return { worst, largestFrame }
+    }
+    const bound = 16 * 1024
+    const shared = queued(bound)
+    // Past the bound only what one call sends once the uplink is below it.
+    expect(shared.worst).toBeLessThanOrEqual(bound + shared.largestFrame)
+    // Bounded per peer only, it queues up to that bound for each leaf at once.
+    expect(queued(Number.POSITIVE_INFINITY).worst).toBeGreaterThan(3 * shared.worst)
+  })
+
+  it('relays a message as large or small by its bytes per shard as the header states them, not its framed shard length', () => {
+    // 8,188 bytes at k = 4 make 2,048-byte shards (4-byte length prefix) but carry 2,047 bytes each.
+    const announces = (size: number): number => {
+      const net = network(kernel, { heartbeats: false })
+      let ihaves = 0
+      const nodes = ['n0', 'n1', 'n2'].map((key) =>
+        net.addNode(key, key === 'n1' ? { tamper: (_to, rpc) => ((ihaves += rpc.control?.ihave?.length ?? 0), rpc) } : {}),
+      )
+      for (const node of nodes) node.core.subscribe('t')
+      net.connect('n0', 'n1')
+      net.connect('n1', 'n2')
+      formMeshes(net, nodes)
+      ihaves = 0
+      nodes[0].core.publish('t', payload(size, 13), 'edge')
+      expect(net.runUntil(() => deliveredEverywhere(nodes, 'edge', [nodes[0]]), 5000)).toBe(true)
+      return ihaves
+    }
+    expect(announces(8188)).toBe(0)
+    expect(announces(8196)).toBeGreaterThan(0)
+  })
+
+  it('a relay holding one dimension of a large message passes its shard to one peer, not relayFanout copies', () => {
+    const net = network(kernel, { heartbeats: false })
+    const held: Shard[] = []
+    const relayed: string[] = []
+    const n0 = net.addNode('n0', { tamper: (_to, rpc) => (rpc.shards ? (held.push(...rpc.shards), { ...rpc, shards: undefined }) : rpc) })
+    const n1 = net.addNode('n1', { tamper: (to, rpc) => (relayed.push(...(rpc.shards ?? []).map(() => to)), rpc) })
+    const leaves = ['n2', 'n3', 'n4'].map((key) => net.addNode(key))
+    const nodes = [n0, n1, ...leaves]
+    for (const node of nodes) node.core.subscribe('t')
+    net.connect('n0', 'n1')
+    for (const leaf of leaves) net.connect('n1', leaf.key)
+    formMeshes(net, nodes)
+    expect(n1.core.meshPeers('t')).toHaveLength(4)
+    n0.core.publish('t', payload(40_000, 14), 'one')
+    net.runFor(10)
+    net.inject('n0', 'n1', { shards: [held[0]] })
+    net.runFor(10)
+    // Each leaf could use the shard (room 1), but a second copy of it is what meets the first again downstream.
+    expect(relayed).toHaveLength(1)
+    net.inject('n0', 'n1', { shards: held.slice(1) })
+    expect(net.runUntil(() => deliveredEverywhere(nodes, 'one', [n0]), 5000)).toBe(true)
   })
 })

@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest'
 import { loadKernel, type Kernel } from '../../common/rlnc/index.js'
 import type { Rpc, Shard } from '../optimum/types.js'
-import { deliveredEverywhere, network, payload } from './support/optimum-fixtures.js'
+import { deliveredEverywhere, formMeshes, network, payload } from './support/optimum-fixtures.js'
 
 let kernel: Kernel
 
@@ -80,10 +80,7 @@ describe('optimum core: repair through IHAVE/IWANT', () => {
     for (const node of nodes) node.core.subscribe('t')
     net.connect('n0', 'n1')
     net.connect('n1', 'n2')
-    for (let i = 0; i < 3; i++) {
-      for (const node of nodes) node.core.heartbeat()
-      net.runFor(100)
-    }
+    formMeshes(net, nodes)
     expect(nodes[1].core.meshPeers('t')).toHaveLength(2)
     const data = payload(40_000, 11)
     nodes[0].core.publish('t', data, 'dud')
@@ -91,5 +88,42 @@ describe('optimum core: repair through IHAVE/IWANT', () => {
     expect(spoiled).toBe(true)
     expect(nodes[2].traces.some((e) => e.kind === 'unhelpful_shard' && e.peer === 'n1')).toBe(true)
     expect(nodes[2].delivered[0].data).toEqual(data)
+  })
+
+  it('a pull after an IDONTWANT waits while shards are still coming in, and goes out once they stopped', () => {
+    // No heartbeats after the mesh forms: only the IDONTWANT can make n2 ask.
+    const net = network(kernel, { heartbeats: false })
+    const held: Shard[] = []
+    const asked: number[] = []
+    // n0's shards to n2 are held back and handed over by the test at chosen times.
+    const n0 = net.addNode('n0', { tamper: (to, rpc) => (to === 'n2' && rpc.shards ? (held.push(...rpc.shards), { ...rpc, shards: undefined }) : rpc) })
+    const n1 = net.addNode('n1')
+    const n2 = net.addNode('n2', {
+      tamper: (to, rpc) => {
+        for (const want of rpc.control?.iwant ?? []) if (to === 'n1') asked.push(want.count)
+        return rpc
+      },
+    })
+    for (const node of [n0, n1, n2]) node.core.subscribe('t')
+    net.connect('n0', 'n2')
+    net.connect('n1', 'n2')
+    formMeshes(net, [n0, n1, n2])
+    n0.core.publish('t', payload(40_000, 12), 'gap')
+    net.runFor(10)
+    expect(held.length).toBeGreaterThanOrEqual(2)
+    net.inject('n0', 'n2', { shards: [held[0]] })
+    net.runFor(100)
+    net.inject('n0', 'n2', { shards: [held[1]] })
+    net.runFor(50)
+    // Rank 2 after a 100 ms gap, the last rise 50 ms ago: a third shard is most likely on its way.
+    net.inject('n1', 'n2', { control: { idontwant: ['gap'] } })
+    net.runFor(20)
+    expect(asked).toEqual([])
+    net.runFor(200)
+    // Nothing came for longer than the gap: the next call into n2's core (any frame) sends the deferred ask.
+    net.inject('n0', 'n2', { control: { ihave: [] } })
+    net.runFor(20)
+    expect(asked).toEqual([2])
+    expect(n2.delivered).toHaveLength(0)
   })
 })

@@ -21,7 +21,7 @@ function world(options: Partial<NetworkOptions>, keys: string[]) {
       linkUp: () => {},
       linkDown: () => {},
       receive: (from, frame) => arrivals.push([`${from}>${key}:${String(frame)}`, queue.now]),
-      drained: (peer) => drained.push([`${key}>${peer}`, queue.now]),
+      uplinkDrained: () => drained.push([key, queue.now]),
     })
   }
   const run = (): void => void queue.runUntil(() => false, 1e9)
@@ -53,13 +53,15 @@ describe('modelled network', () => {
     expect(arrivals).toEqual([['a>c:x', 1005], ['b>c:y', 2005]])
   })
 
-  it('tells the sender once its backlog towards a peer falls below the bound', () => {
-    const { network, drained, run } = world({ uplinkBytesPerMs: 10, drainBelowBytes: 15_000 }, ['a', 'b'])
+  it('tells the sender once its uplink backlog, towards all peers together, falls below the bound', () => {
+    const { network, drained, run } = world({ uplinkBytesPerMs: 10, drainBelowBytes: 15_000 }, ['a', 'b', 'c'])
     network.connect('a', 'b')
-    for (let i = 0; i < 3; i++) network.send('a', 'b', 10_000, `f${i}`)
+    network.connect('a', 'c')
+    for (let i = 0; i < 3; i++) network.send('a', i === 1 ? 'c' : 'b', 10_000, `f${i}`)
+    expect(network.uplinkBacklog('a')).toBe(30_000)
     run()
-    // 30,000 queued; below 15,000 once the second frame has left (t = 2000).
-    expect(drained).toEqual([['a>b', 2000]])
+    // 30,000 queued, at most 20,000 towards one peer; below 15,000 once the second frame has left (t = 2000).
+    expect(drained).toEqual([['a', 2000]])
   })
 
   it('delays a lost frame by a retransmission timeout and keeps the link in order', () => {

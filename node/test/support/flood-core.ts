@@ -72,6 +72,7 @@ export function createFloodCore(_options: CoreOptions, env: CoreEnv, outputs: Co
     },
     heartbeat() {},
     drained() {},
+    uplinkDrained() {},
     publish(topic, data, id) {
       const hash = createHash('sha256').update(data).digest()
       if (seen.has(id)) return { id, fresh: false, peers: 0 }

@@ -15,7 +15,9 @@ import type { CoreEnv, CoreOptions, Delivery, OptimumCore, PeerInfo, PeerKey, Rp
  *   (when a has an upload bandwidth; else at once), and arrives `delay(a, b)`
  *   ms later; frames on a link stay in order;
  * - `backlog(peer)` is the bytes a has queued towards that peer and not yet
- *   put on the wire; when a frame leaves, a's core hears `drained(peer)`;
+ *   put on the wire, `uplinkBacklog()` the same towards all peers; when a
+ *   frame leaves, a's core hears `drained(peer)`, and when that emptied the
+ *   uplink, `uplinkDrained()` too;
  * - each core gets a heartbeat every `heartbeatMs`, at a seeded phase.
  *
  * Signatures are stand-ins (a hash of the public key and bytes), enough for
@@ -106,6 +108,7 @@ export class MemoryNetwork {
         return expected.length === signature.length && expected.every((b, i) => b === signature[i]) ? new TextDecoder().decode(pub) : undefined
       },
       backlog: (to) => this.peers.get(key)?.backlog.get(to) ?? 0,
+      uplinkBacklog: () => this.uplinkBacklog(key),
       addressesOf: (peer) => [`/memory/${peer}`],
     }
     const node: MemoryNode = { key, core: undefined as unknown as OptimumCore, delivered: [], traces: [], dials: [], bytesSent: 0, framesSent: 0 }
@@ -130,6 +133,11 @@ export class MemoryNetwork {
       this.clock.at(this.now + (((word[0] << 8) | word[1]) % period) + 1, tick)
     }
     return node
+  }
+
+  /** Bytes the node has queued towards all its peers and not yet put on the wire. */
+  uplinkBacklog(key: PeerKey): number {
+    return [...(this.peers.get(key)?.backlog.values() ?? [])].reduce((sum, bytes) => sum + bytes, 0)
   }
 
   connect(a: PeerKey, b: PeerKey): void {
@@ -212,6 +220,8 @@ export class MemoryNetwork {
       sender.backlog.set(to, Math.max(0, left))
       this.clock.at(this.now + delay, arrive)
       sender.node.core.drained(to)
+      // An empty uplink has room for every owed peer (the libp2p adapter does the same).
+      if (this.uplinkBacklog(from) === 0) sender.node.core.uplinkDrained()
     })
   }
 }

@@ -30,6 +30,14 @@ export function build(net: MemoryNetwork, n: number, edges: Array<[number, numbe
   return nodes
 }
 
+/** Meshes form on a network without scheduled heartbeats (`heartbeats: false`): a few heartbeats by hand. */
+export function formMeshes(net: MemoryNetwork, nodes: MemoryNode[]): void {
+  for (let i = 0; i < 3; i++) {
+    for (const node of nodes) node.core.heartbeat()
+    net.runFor(100)
+  }
+}
+
 /** A random connected graph: a random spanning tree plus extra random edges up to `degree` on average. */
 export function randomGraph(net: MemoryNetwork, n: number, degree: number): Array<[number, number]> {
   const edges: Array<[number, number]> = []
