@@ -12,6 +12,7 @@ import { setTimeout as delay } from 'node:timers/promises'
 import { fileURLToPath } from 'node:url'
 import { ConfigError, parseNodeConfig, parseProxyConfig, type Env } from '../../common/config/index.js'
 import { loadOrCreateIdentity, keyFilePath, peerIdOf } from '../../common/identity/key-file.js'
+import { allocatorEnv } from './allocator.js'
 import type { Output } from './output.js'
 import {
   bootstrapAddress,
@@ -246,7 +247,7 @@ export class Stack {
       name,
       command: process.execPath,
       args: ['--import', TSX_LOADER, '--import', PARENT_GUARD, ENTRY[entry]],
-      env,
+      env: { ...env, ...allocatorEnv(env) },
       cwd: this.settings.cwd,
       ipc: true,
     }
