@@ -7,6 +7,7 @@ import path from 'node:path'
 import { setTimeout as delay } from 'node:timers/promises'
 import { fileURLToPath } from 'node:url'
 import type { NodeMode } from '../../common/config/index.js'
+import { allocatorEnv } from '../../infra/launcher/allocator.js'
 import { bytesSent, meshPeerCount, nodeState } from './node-api.js'
 
 const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url))
@@ -244,6 +245,8 @@ export class Cluster {
           LOG_LEVEL: 'warn',
           // one cluster: the handshake keeps nodes of different CLUSTER_IDs apart
           CLUSTER_ID: `bench-${options.mode}`,
+          // the allocator npm start and the image run nodes on, where it is installed
+          ...allocatorEnv(process.env),
           ...options.env,
           ...env,
         })

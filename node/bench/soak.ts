@@ -5,7 +5,6 @@ import os from 'node:os'
 import path from 'node:path'
 import { intFlag, parseFlagsOrExit, stringFlag } from '../../common/cli/go-flags.js'
 import type { NodeMode } from '../../common/config/index.js'
-import { allocatorEnv } from '../../infra/launcher/allocator.js'
 import { Cluster, killAllNodesNow } from './cluster.js'
 import { DeliveryTracker } from './deliveries.js'
 import { memoryGauges, type MemoryGauges } from './node-api.js'
@@ -54,7 +53,7 @@ process.on('exit', killAllNodesNow)
 const dir = await mkdtemp(path.join(os.tmpdir(), 'optimum-soak-'))
 await mkdir(path.join(dir, 'run'))
 // The nodes run on the allocator `npm start` and the Docker image give them (jemalloc where installed).
-const cluster = await Cluster.start({ mode, size: values.nodes, dir: path.join(dir, 'run'), env: allocatorEnv(process.env) })
+const cluster = await Cluster.start({ mode, size: values.nodes, dir: path.join(dir, 'run'), env: {} })
 const n = cluster.nodes.length
 const tracker = new DeliveryTracker(n)
 const taps = cluster.nodes.map((node) => new SidecarTap(node, tracker.record))
