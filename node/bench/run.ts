@@ -4,6 +4,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { Cluster, killAllNodesNow, NodeExitedError, stopAllNodes, type Placement } from './cluster.js'
+import { SIDECAR_QUEUE_BYTES } from '../../common/config/variables.js'
 import type { BenchOptions, MessageSize } from './options.js'
 import { formatRatios, formatTable, hasTrouble, ratios, type CountResults, type ModeResults } from './report.js'
 import { PUBLISH_WINDOW, runScenario } from './scenario.js'
@@ -39,6 +40,7 @@ export interface BenchRun {
 }
 
 const DEFAULT_MAX_MSG_SIZE = 1024 * 1024
+const DEFAULT_SIDECAR_QUEUE_BYTES = Number(SIDECAR_QUEUE_BYTES.default)
 
 /**
  * For each mode and node count (both modes on the same topology, one after
@@ -68,8 +70,12 @@ export async function runBench(run: BenchRun): Promise<void> {
   }
 
   const largest = Math.max(...options.sizes.map((size) => size.bytes))
-  const env: Record<string, string> =
-    largest > DEFAULT_MAX_MSG_SIZE ? { GOSSIPSUB_MAX_MSG_SIZE: String(largest), OPTIMUM_MAX_MSG_SIZE: String(largest) } : {}
+  const env: Record<string, string> = {
+    ...(largest > DEFAULT_MAX_MSG_SIZE ? { GOSSIPSUB_MAX_MSG_SIZE: String(largest), OPTIMUM_MAX_MSG_SIZE: String(largest) } : {}),
+    // The publisher's own sidecar stream gets a whole publish window of its messages at once: with
+    // the default bound a slow moment of the bench's reader would drop some (counted as missing).
+    SIDECAR_QUEUE_BYTES: String(Math.max(DEFAULT_SIDECAR_QUEUE_BYTES, 4 * PUBLISH_WINDOW * largest)),
+  }
   // The nodes run in the repository root, where node/main.ts reads a .env if there is one.
   const dotEnv = fileURLToPath(new URL('../../.env', import.meta.url))
   if (existsSync(dotEnv)) say(`note: ${dotEnv} exists and the nodes read it (the variables the bench sets win)`)
