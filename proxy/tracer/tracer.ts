@@ -1,8 +1,7 @@
 import { readFileSync } from 'node:fs'
 import { OptimumError } from '../../common/errors.js'
 import type { Logger } from '../../common/logger.js'
-import { ResponseType, type SidecarResponse } from '../../common/proto.js'
-import { decodeTraceEvent, TraceType } from '../../common/trace-codec.js'
+import { TraceType, type TraceRecord } from '../../common/trace-codec.js'
 import type { NodeStatus } from '../nodes/node-pool.js'
 import type { RedisClient } from '../store/redis-store.js'
 import type { Arrival } from '../store/store.js'
@@ -75,16 +74,9 @@ export class ClusterTracer {
     await this.flushing
   }
 
-  /** A trace response from one node's sidecar stream; anything that does not decode is ignored. */
-  readonly onTrace = (response: SidecarResponse): void => {
-    let event
-    try {
-      event = decodeTraceEvent(response.data)
-    } catch {
-      return
-    }
+  /** One node's trace event, decoded, and the protocol whose trace response carried it. */
+  readonly onTrace = (event: TraceRecord, algorithm: 'optimum' | 'gossipsub'): void => {
     if (event.messageId === undefined || event.node === '') return
-    const algorithm = response.command === ResponseType.MessageTraceGossipSub ? 'gossipsub' : 'optimum'
     const message = this.messageOf(event.messageId, event.timeMs)
     message.algorithm ||= algorithm
     if (event.topic !== undefined) message.topic ||= event.topic

@@ -1,7 +1,7 @@
 import type { Logger } from '../../common/logger.js'
-import type { CommandStreamClient, HealthResponse, SidecarResponse } from '../../common/proto.js'
+import type { CommandStreamClient, HealthResponse } from '../../common/proto.js'
 import { connectSidecar } from '../../common/sidecar-client.js'
-import { decodeTraceEvent, TraceType } from '../../common/trace-codec.js'
+import { TraceType, type TraceRecord } from '../../common/trace-codec.js'
 import type { NodeStatus } from '../nodes/node-pool.js'
 import type { Arrival, ProxyStore, SubscriptionChange } from '../store/store.js'
 
@@ -103,13 +103,7 @@ export class LiveState {
     this.health.clear()
   }
 
-  readonly onTrace = (response: SidecarResponse): void => {
-    let event
-    try {
-      event = decodeTraceEvent(response.data)
-    } catch {
-      return
-    }
+  readonly onTrace = (event: TraceRecord): void => {
     if (event.peer !== undefined) this.followMesh(event.node, event.type, event.topic, event.peer)
     if (event.messageId === undefined) return
     if (event.type === TraceType.PUBLISH_MESSAGE) {

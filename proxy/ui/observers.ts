@@ -1,7 +1,8 @@
 import type Router from '@koa/router'
 import type { ProxyConfig } from '../../common/config/index.js'
 import type { Logger } from '../../common/logger.js'
-import type { SidecarResponse } from '../../common/proto.js'
+import { ResponseType, type SidecarResponse } from '../../common/proto.js'
+import { decodeTraceEvent, type TraceRecord } from '../../common/trace-codec.js'
 import type { NodeStatus } from '../nodes/node-pool.js'
 import { connect } from '../store/redis-store.js'
 import type { Arrival, ProxyStore, SubscriptionChange } from '../store/store.js'
@@ -40,8 +41,15 @@ export function startObservers(config: ProxyConfig, store: Pick<ProxyStore, 'cli
   feed.start()
   return {
     onTrace(response) {
-      tracer.onTrace(response)
-      live.onTrace(response)
+      // Decoded once for both readers: a node sends one of these per shard it handles.
+      let event: TraceRecord
+      try {
+        event = decodeTraceEvent(response.data)
+      } catch {
+        return // not a trace we can read: ignored
+      }
+      tracer.onTrace(event, response.command === ResponseType.MessageTraceGossipSub ? 'gossipsub' : 'optimum')
+      live.onTrace(event)
     },
     onArrival(arrival) {
       tracer.onArrival(arrival)
