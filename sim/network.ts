@@ -56,22 +56,16 @@ export const CONTROL_BYPASS_BYTES = 2048
 const RTO_MIN_MS = 200
 
 /**
- * One direction of a link. Departures from the uplink are FIFO, so the frames
- * still queued are a suffix of those sent: their leave times and sizes sit in
- * two arrays from `head` on, and the backlog is computed when asked instead of
- * costing an event per frame.
+ * Frames waiting for an uplink: one link's, or all of a host's. Departures
+ * from the uplink are FIFO, so the frames still queued are a suffix of those
+ * sent: their leave times and sizes sit in two arrays from `head` on, and the
+ * backlog is computed when asked instead of costing an event per frame.
  */
-class Link {
+class FrameQueue {
   private times: number[] = []
   private sizes: number[] = []
   private head = 0
   private queued = 0
-  drainCheck = false
-  /** When the last frame sent on this link leaves the uplink, and when it arrives (a connection delivers in order). */
-  lastLeaves = 0
-  lastArrives = 0
-
-  constructor(readonly latency: number) {}
 
   push(leaves: number, bytes: number): void {
     this.times.push(leaves)
@@ -100,6 +94,17 @@ class Link {
   }
 }
 
+/** One direction of a link. */
+class Link extends FrameQueue {
+  /** When the last frame sent on this link leaves the uplink, and when it arrives (a connection delivers in order). */
+  lastLeaves = 0
+  lastArrives = 0
+
+  constructor(readonly latency: number) {
+    super()
+  }
+}
+
 /** A frame between leaving its sender and reaching its receiver. */
 interface Flight {
   from: string
@@ -115,7 +120,9 @@ interface Host {
   handlers: NetworkHandlers
   links: Map<string, Link>
   /** Every bulk frame of the host, whatever its link: the uplink they share. */
-  uplink: Link
+  uplink: FrameQueue
+  /** A check for the uplink falling below the drain bound is pending. */
+  drainCheck: boolean
   upFreeAt: number
   downFreeAt: number
 }
@@ -130,7 +137,7 @@ export class SimNetwork {
   ) {}
 
   addHost(key: string, handlers: NetworkHandlers): void {
-    this.hosts.set(key, { handlers, links: new Map(), uplink: new Link(0), upFreeAt: 0, downFreeAt: 0 })
+    this.hosts.set(key, { handlers, links: new Map(), uplink: new FrameQueue(), drainCheck: false, upFreeAt: 0, downFreeAt: 0 })
   }
 
   /** Tears down every link of the host (its peers hear linkDown) and forgets it. */
@@ -241,12 +248,12 @@ export class SimNetwork {
     const bound = this.options.drainBelowBytes
     const { queue } = this
     const { uplink } = sender
-    if (uplink.drainCheck || uplink.backlog(queue.now) < bound) return
-    uplink.drainCheck = true
+    if (sender.drainCheck || uplink.backlog(queue.now) < bound) return
+    sender.drainCheck = true
     const check = (): void => {
       if (this.hosts.get(key) !== sender) return
       if (uplink.backlog(queue.now) < bound) {
-        uplink.drainCheck = false
+        sender.drainCheck = false
         sender.handlers.uplinkDrained()
       } else {
         queue.at(uplink.fallsBelow(queue.now, bound), check)

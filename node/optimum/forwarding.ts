@@ -8,7 +8,7 @@ export interface ForwardingDeps {
   store: MessageStore
   /** Peers a message's shards go to (the topic's mesh). */
   targets(state: MessageState): PeerKey[]
-  /** Bytes queued towards the peer, ours not yet flushed included, reached the backlog bound. */
+  /** Bytes queued towards the peer (ours not yet flushed included) reached the backlog bound, or those towards all peers the uplink's. */
   backlogged(peer: PeerKey): boolean
   /** Queues shards of the message for the peer (the header goes with the first) and records them as sent. */
   send(peer: PeerKey, state: MessageState, shards: CodedShard[], hop: number): void
@@ -35,7 +35,7 @@ export interface ForwardingDeps {
  *   fresh recoding of everything it holds instead;
  * - a peer gets at most what it can still use (MessageState.sendable), and
  *   nothing after its IDONTWANT;
- * - when a peer's outbound backlog is at the bound, the shard is owed
+ * - when a peer's outbound backlog (or the uplink's) is at the bound, the shard is owed
  *   instead of queued; when the peer drains, owed shards go out oldest
  *   message first, each a fresh recoding made at send time (so it reflects
  *   everything learnt meanwhile, and is skipped if the peer no longer needs it).
