@@ -19,6 +19,7 @@ import { createOptimumCore } from './optimum/protocol.js'
 import { startOptimum } from './optimum/service.js'
 import type { PubSubEngine } from './pubsub/engine.js'
 import { GossipsubEngine, gossipsubService } from './pubsub/gossipsub-engine.js'
+import { repairOutboundStreams } from './pubsub/gossipsub-stream-repair.js'
 import { SidecarServer } from './sidecar/server.js'
 import { SidecarAuth } from './sidecar/auth.js'
 import { JwtVerifier } from '../common/auth/jwt-verifier.js'
@@ -112,6 +113,7 @@ export async function startNode(config: NodeConfig, log: Logger, version: Versio
         trace: (event) => traces.emit(event),
       })
       stack.push(traceGossipsub(libp2p.services.pubsub as GossipSub, libp2p, traces))
+      stack.push(repairOutboundStreams(libp2p.services.pubsub as GossipSub, (peer) => libp2p.getConnections(peer)))
     }
     await libp2p.start()
 
