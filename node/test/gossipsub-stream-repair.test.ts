@@ -1,5 +1,6 @@
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import type { GossipSub } from '@libp2p/gossipsub'
+import type { Stream } from '@libp2p/interface'
 import { afterAll, describe, expect, it } from 'vitest'
 import { parseNodeConfig } from '../../common/config/index.js'
 import { ByteCounter } from '../host/byte-counter.js'
@@ -9,6 +10,8 @@ import { repairOutboundStreams } from '../pubsub/gossipsub-stream-repair.js'
 import { waitFor } from './support/wait.js'
 
 type Host = Awaited<ReturnType<typeof createHost>>
+/** The class's members that its exported interface leaves out. */
+type GossipsubClass = GossipSub & { streamsOutbound: Map<string, { rawStream: Stream }>; getMeshPeers(topic: string): string[] }
 
 describe('gossipsub outbound stream repair', () => {
   const stops: Array<() => Promise<void> | void> = []
@@ -16,7 +19,7 @@ describe('gossipsub outbound stream repair', () => {
     for (const stop of stops.reverse()) await stop()
   })
 
-  const start = async (): Promise<{ host: Host; pubsub: GossipSub }> => {
+  const start = async (): Promise<{ host: Host; pubsub: GossipsubClass }> => {
     const config = parseNodeConfig({ NODE_MODE: 'gossipsub', LISTEN_HOST: '127.0.0.1', GOSSIPSUB_PORT: '0', LOG_LEVEL: 'silent' })
     const host = await createHost({
       privateKey: await generateKeyPair('Ed25519'),
@@ -28,7 +31,7 @@ describe('gossipsub outbound stream repair', () => {
     })
     await host.start()
     stops.push(() => host.stop())
-    const pubsub = host.services.pubsub as GossipSub
+    const pubsub = host.services.pubsub as GossipsubClass
     stops.push(repairOutboundStreams(pubsub, (peer) => host.getConnections(peer)))
     return { host, pubsub }
   }
