@@ -79,16 +79,24 @@ export function optimumNodeFactory(options: OptimumModelOptions): NodeFactory {
 
 /**
  * The core picks its relay policy by the message's bytes per shard, header
- * length ÷ k (rankUpdateMinShardBytes: large messages go to a few neediest
- * peers with rank announcements, small ones to every peer). A stand-in's
- * header states its own 8 bytes, so in modelled mode the bound is set to make
- * the choice the core would make for a `size`-byte message.
+ * length ÷ k (relayFanoutMinShardBytes: large messages go to a few neediest
+ * peers, small ones to every peer; rankUpdateMinShardBytes: rank
+ * announcements). A stand-in's header states its own 8 bytes, so in modelled
+ * mode each bound is set to make the choice the core would make for a
+ * `size`-byte message.
  */
 function coreOptions(options: OptimumModelOptions, size: number): CoreOptions {
   if (options.payload === 'full') return options.core
-  const bound = options.core.limits?.rankUpdateMinShardBytes ?? DEFAULT_LIMITS.rankUpdateMinShardBytes
-  const large = size / options.core.shardFactor >= bound
-  return { ...options.core, limits: { ...options.core.limits, rankUpdateMinShardBytes: large ? 0 : Infinity } }
+  const limits = { ...DEFAULT_LIMITS, ...options.core.limits }
+  const reaches = (bound: number): number => (size / options.core.shardFactor >= bound ? 0 : Infinity)
+  return {
+    ...options.core,
+    limits: {
+      ...options.core.limits,
+      rankUpdateMinShardBytes: reaches(limits.rankUpdateMinShardBytes),
+      relayFanoutMinShardBytes: reaches(limits.relayFanoutMinShardBytes),
+    },
+  }
 }
 
 /** The bytes of message number `index`: an 8-byte stand-in, or `size` seeded bytes. */

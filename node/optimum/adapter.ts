@@ -22,6 +22,8 @@ const UNITS_PER_SECOND = 50_000
 const UNIT_BURST = 100_000
 /** Bytes queued towards one peer before it counts as stuck and is dropped (the core defers shards long before). */
 const MAX_BACKLOG_BYTES = 64 * 1024 * 1024
+/** Frames to one peer sent as one write, at most (a write is cut into muxer frames anyway). */
+const MAX_WRITE_BYTES = 256 * 1024
 /** Peer-exchange dials in flight at once, and connections past which suggestions are ignored. */
 const MAX_PX_DIALS = 4
 const PX_DIAL_TIMEOUT_MS = 5_000
@@ -53,6 +55,8 @@ interface Link {
   queue: Uint8ArrayList[]
   queuedBytes: number
   draining: boolean
+  /** A pump is due at the end of this turn. */
+  scheduled: boolean
   closed: boolean
 }
 
@@ -149,7 +153,21 @@ export class OptimumAdapter {
       this.disconnect(peer, `more than ${MAX_BACKLOG_BYTES} bytes queued towards it`)
       return
     }
-    void this.pump(link)
+    this.schedulePump(link)
+  }
+
+  /**
+   * Pumps once the current synchronous work is done: the frames that the
+   * frames of one socket read make (one per peer per core call) then leave as
+   * one write, not as a muxer frame, an encryption and a syscall each.
+   */
+  private schedulePump(link: Link): void {
+    if (link.scheduled) return
+    link.scheduled = true
+    queueMicrotask(() => {
+      link.scheduled = false
+      void this.pump(link)
+    })
   }
 
   disconnect(peer: PeerKey, reason: string): void {
@@ -192,7 +210,7 @@ export class OptimumAdapter {
   /** A handshaken peer joins the core; its stream opens in the background, frames queue until then. */
   private link(peer: PeerKey, connection: Connection): void {
     if (this.stopped || this.links.has(peer) || this.core === undefined) return
-    const link: Link = { peer, connection, queue: [], queuedBytes: 0, draining: false, closed: false }
+    const link: Link = { peer, connection, queue: [], queuedBytes: 0, draining: false, scheduled: false, closed: false }
     this.links.set(peer, link)
     this.core.addPeer(peer, connection.direction === 'outbound')
     connection
@@ -215,9 +233,8 @@ export class OptimumAdapter {
     link.draining = true
     try {
       while (link.queue.length > 0 && !link.closed) {
-        const frame = link.queue.shift()!
-        link.queuedBytes -= frame.byteLength
-        if (!stream.send(frame)) await stream.onDrain()
+        const batch = takeBatch(link)
+        if (!stream.send(batch)) await stream.onDrain()
       }
     } catch (err) {
       if (!link.closed) this.disconnect(link.peer, `write failed: ${(err as Error).message}`)
@@ -360,6 +377,17 @@ export class OptimumAdapter {
 }
 
 /** Bytes of ours towards the link's peer not yet handed to the connection. */
+/** Queued frames from the front, up to MAX_WRITE_BYTES together (at least one), as one list. */
+function takeBatch(link: Link): Uint8ArrayList {
+  const batch = new Uint8ArrayList()
+  while (link.queue.length > 0 && (batch.byteLength === 0 || batch.byteLength + link.queue[0]!.byteLength <= MAX_WRITE_BYTES)) {
+    const frame = link.queue.shift()!
+    link.queuedBytes -= frame.byteLength
+    batch.append(frame)
+  }
+  return batch
+}
+
 function queued(link: Link): number {
   return link.queuedBytes + (link.stream?.writeBufferLength ?? 0)
 }

@@ -370,16 +370,17 @@ class OptimumProtocol implements OptimumCore {
     if (this.scores.score(from) < 0 || this.integrity.isSuspicious(from)) state.quarantined = true
     if (decoder.complete) return this.complete(state, decoder, from)
     if (state.relayable) this.forwarding.innovative(state, shard, shard.hop, from)
-    if (this.large(state)) this.announceRank(state)
+    if (this.shardBytes(state) >= this.limits.rankUpdateMinShardBytes) this.announceRank(state)
   }
 
-  /**
-   * Whether the message is relayed as a large one (a few neediest peers, rank
-   * announcements) or a small one (every peer with room): by its bytes per
-   * shard as the header states them, the size the network really carries.
-   */
+  /** Whether the message is relayed as a large one (a few neediest peers) or a small one (every peer with room). */
   private large(state: MessageState): boolean {
-    return state.header.length / state.k >= this.limits.rankUpdateMinShardBytes
+    return this.shardBytes(state) >= this.limits.relayFanoutMinShardBytes
+  }
+
+  /** The message's bytes per shard as the header states them: the size the network really carries, not the framed length. */
+  private shardBytes(state: MessageState): number {
+    return state.header.length / state.k
   }
 
   /** Tells mesh peers that may still send us shards of the message our new rank. */

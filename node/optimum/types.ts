@@ -201,16 +201,18 @@ export interface CoreLimits {
   seenMax: number
   /**
    * Messages of at least this many bytes per shard (header length ÷ k)
-   * are relayed as large ones: they announce each rank
-   * increase to the mesh (a one-entry IHAVE), so neighbours stop sending what
-   * it no longer needs; below it, the announcement would cost more than it saves.
+   * announce each rank increase to the mesh (a one-entry IHAVE), so
+   * neighbours stop sending what it no longer needs; below it, the
+   * announcements cost more (frames, CPU) than the shards they save.
    */
   rankUpdateMinShardBytes: number
   /**
-   * Mesh peers each innovative shard (and each decode) is passed on to, for
-   * messages that reach rankUpdateMinShardBytes per shard; smaller messages go
-   * to every mesh peer that may still use them (latency over bytes).
+   * Messages of at least this many bytes per shard are relayed as large ones,
+   * to relayFanout peers; smaller ones go to every mesh peer that may still
+   * use them (latency over bytes).
    */
+  relayFanoutMinShardBytes: number
+  /** Mesh peers each innovative shard (and each decode) of a large message is passed on to. */
   relayFanout: number
   /** A peer whose outbound backlog is at least this many bytes gets its shards deferred until drained. */
   backlogBytes: number

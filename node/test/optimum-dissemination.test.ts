@@ -110,8 +110,8 @@ describe('optimum core: dissemination over an in-memory network', () => {
     expect(queued(Number.POSITIVE_INFINITY).worst).toBeGreaterThan(3 * shared.worst)
   })
 
-  it('relays a message as large or small by its bytes per shard as the header states them, not its framed shard length', () => {
-    // 8,188 bytes at k = 4 make 2,048-byte shards (4-byte length prefix) but carry 2,047 bytes each.
+  it('announces rank increases by the bytes per shard the header states, not the framed shard length', () => {
+    // 262,140 bytes at k = 4 make 65,536-byte shards (4-byte length prefix) but carry 65,535 bytes each.
     const announces = (size: number): number => {
       const net = network(kernel, { heartbeats: false })
       let ihaves = 0
@@ -127,8 +127,32 @@ describe('optimum core: dissemination over an in-memory network', () => {
       expect(net.runUntil(() => deliveredEverywhere(nodes, 'edge', [nodes[0]]), 5000)).toBe(true)
       return ihaves
     }
-    expect(announces(8188)).toBe(0)
-    expect(announces(8196)).toBeGreaterThan(0)
+    expect(announces(262_140)).toBe(0)
+    expect(announces(262_148)).toBeGreaterThan(0)
+  })
+
+  it('relays a message as large or small by the bytes per shard the header states: one peer or every peer with room', () => {
+    // 8,188 bytes at k = 4 make 2,048-byte shards but carry 2,047 bytes each: a small message.
+    const relaysOfOneShard = (size: number): number => {
+      const net = network(kernel, { heartbeats: false })
+      const held: Shard[] = []
+      let relayed = 0
+      const n0 = net.addNode('n0', { tamper: (_to, rpc) => (rpc.shards ? (held.push(...rpc.shards), { ...rpc, shards: undefined }) : rpc) })
+      const n1 = net.addNode('n1', { tamper: (_to, rpc) => ((relayed += rpc.shards?.length ?? 0), rpc) })
+      const leaves = ['n2', 'n3', 'n4'].map((key) => net.addNode(key))
+      const nodes = [n0, n1, ...leaves]
+      for (const node of nodes) node.core.subscribe('t')
+      net.connect('n0', 'n1')
+      for (const leaf of leaves) net.connect('n1', leaf.key)
+      formMeshes(net, nodes)
+      n0.core.publish('t', payload(size, 15), 'edge')
+      net.runFor(10)
+      net.inject('n0', 'n1', { shards: [held[0]] })
+      net.runFor(10)
+      return relayed
+    }
+    expect(relaysOfOneShard(8188)).toBe(3)
+    expect(relaysOfOneShard(8196)).toBe(1)
   })
 
   it('a relay holding one dimension of a large message passes its shard to one peer, not relayFanout copies', () => {
