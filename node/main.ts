@@ -4,9 +4,11 @@ import { loadConfigOrExit, parseNodeConfig } from '../common/config/index.js'
 import { createLogger } from '../common/logger.js'
 import { stopOnSignals } from '../common/stop-on-signals.js'
 import { readVersionInfo } from '../common/version.js'
+import { limitHeapGrowth } from './heap-growth.js'
 import { startNode } from './node.js'
 import { describeStartupFailure } from './startup-failure.js'
 
+limitHeapGrowth()
 const config = loadConfigOrExit(parseNodeConfig)
 const log = createLogger('p2pnode', config.logLevel).child(config.clusterId ? { cluster: config.clusterId } : {})
 

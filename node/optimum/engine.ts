@@ -1,13 +1,8 @@
 import type { Logger } from '../../common/logger.js'
-import { TimeCache } from '../../common/time-cache.js'
 import type { DeliveredMessage, MessageListener, PubSubEngine, PublishResult } from '../pubsub/engine.js'
 import { newMessageId } from '../pubsub/envelope.js'
 import { assertMessageId, assertMessageSize, assertTopic } from '../pubsub/validation.js'
 import type { Delivery, OptimumCore } from './types.js'
-
-/** Delivered ids remembered so a listener never sees one twice (the core already dedups; this guards the local-publish path). */
-const DELIVERED_TTL_MS = 120_000
-const DELIVERED_MAX = 200_000
 
 export interface OptimumEngineOptions {
   core: OptimumCore
@@ -28,7 +23,6 @@ export class OptimumEngine implements PubSubEngine {
   private readonly log: Logger
   private readonly selfId: string
   private readonly listeners = new Set<MessageListener>()
-  private readonly delivered = new TimeCache<string>(DELIVERED_TTL_MS, DELIVERED_MAX)
 
   constructor(options: OptimumEngineOptions) {
     this.core = options.core
@@ -78,8 +72,12 @@ export class OptimumEngine implements PubSubEngine {
     this.emit({ id: message.id, topic: message.topic, data: message.data, source: message.source })
   }
 
+  /**
+   * Once per id across both paths without a cache of its own: the core's seen
+   * ids cover its publishes (a repeat is not fresh) and its deliveries (a
+   * message never arrives twice, nor after our publish of its id).
+   */
   private emit(message: DeliveredMessage): void {
-    if (!this.delivered.add(message.id)) return
     for (const listener of this.listeners) {
       try {
         listener(message)

@@ -3,8 +3,14 @@ import type { TraceEvent as CoreTraceEvent } from '../optimum/types.js'
 import { BoundedMap } from './bounded-map.js'
 import type { NodeTrace, TraceListener } from './types.js'
 
-/** Message ids whose topic is remembered, so events that carry only the id (duplicate shards) find their topic. */
-const TOPIC_MEMORY = 50_000
+/**
+ * Message ids whose topic is remembered, so events that carry only the id
+ * (duplicate shards) find their topic. The core names the topic while it
+ * holds the message (5 s past the decode), so this only covers what comes
+ * later, and a map sized for minutes would be one of the largest things a
+ * node keeps per message.
+ */
+const TOPIC_MEMORY = 4096
 
 /**
  * Where a node's protocol events meet their readers (the sidecar's trace
