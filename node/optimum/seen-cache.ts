@@ -17,7 +17,10 @@ const INITIAL_SLOTS = 1024
 export class SeenCache {
   /** id → its ring slot. */
   private readonly slots = new Map<string, number>()
-  /** Ring, oldest at `head`: the id of each slot, undefined once it left (re-added or expired early). */
+  /**
+   * Ring, oldest at `head`: the id of each slot, undefined once it left
+   * (re-added or expired early), so a defined id's slot is the one `slots` names.
+   */
   private ids: Array<string | undefined> = []
   private expires = new Float64Array(0)
   private prints = new Float64Array(0)
@@ -74,7 +77,7 @@ export class SeenCache {
 
   private popFront(): void {
     const id = this.ids[this.head]
-    if (id !== undefined && this.slots.get(id) === this.head) this.slots.delete(id)
+    if (id !== undefined) this.slots.delete(id)
     this.ids[this.head] = undefined
     this.head = (this.head + 1) % this.ids.length
     this.used--
@@ -91,7 +94,7 @@ export class SeenCache {
     else this.popFront()
   }
 
-  /** Copies the live slots, oldest first, to slot 0 on of rings of `capacity` slots. */
+  /** Copies the live slots, oldest first, to the start of new rings of `capacity` slots. */
   private rebuild(capacity: number): void {
     const ids: Array<string | undefined> = new Array<string | undefined>(capacity)
     const expires = new Float64Array(capacity)
@@ -100,7 +103,7 @@ export class SeenCache {
     for (let i = 0; i < this.used; i++) {
       const from = (this.head + i) % this.ids.length
       const id = this.ids[from]
-      if (id === undefined || this.slots.get(id) !== from) continue
+      if (id === undefined) continue
       ids[to] = id
       expires[to] = this.expires[from]!
       prints[to] = this.prints[from]!
