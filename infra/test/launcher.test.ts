@@ -8,7 +8,7 @@ import { createServer, type Server } from 'node:net'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterEach, describe, expect, it } from 'vitest'
-import { allGone, launch, randomOffset, type Launch } from './support/launcher.js'
+import { allGone, freeOffset, launch, type Launch, type LaunchOptions } from './support/launcher.js'
 
 const PROXY_BUILT = existsSync(fileURLToPath(new URL('../../proxy/main.ts', import.meta.url)))
 const READY = /^ready: /
@@ -18,10 +18,10 @@ afterEach(() => {
   for (const run of running.splice(0)) run.cleanup()
 })
 
-/** Starts the launcher; a port another test (or stack) holds makes it retry with another offset. */
-async function started(flags: string[], env?: Record<string, string>): Promise<Launch> {
+/** Starts the launcher; a port another test (or a service of the machine) holds makes it retry with another offset. */
+async function started(flags: string[], options: LaunchOptions = {}): Promise<Launch> {
   for (let attempt = 0; ; attempt++) {
-    const run = launch(flags, env ? { env } : {})
+    const run = launch(flags, options)
     running.push(run)
     try {
       await run.waitFor(READY, 90_000)
@@ -93,9 +93,7 @@ describe('npm start (infra/launcher)', () => {
   }, 120_000)
 
   it('stops everything when the shell that npm start runs it in is killed', async () => {
-    const run = launch(['--nodes', '2', '--proxies', '0', '--mode', 'gossipsub'], { viaShell: true })
-    running.push(run)
-    await run.waitFor(READY, 90_000)
+    const run = await started(['--nodes', '2', '--proxies', '0', '--mode', 'gossipsub'], { viaShell: true })
     const pids = run.pids()
     run.child.kill('SIGKILL')
     expect(await allGone(pids.values(), 30_000)).toBe(true)
@@ -103,7 +101,8 @@ describe('npm start (infra/launcher)', () => {
   }, 120_000)
 
   it('names a taken port in one line before starting anything', async () => {
-    const offset = randomOffset()
+    // Every other port of the stack is free, so the one taken below is the one the launcher names.
+    const offset = await freeOffset({ nodes: 2, proxies: 0, mode: 'gossipsub' })
     const blocker: Server = createServer()
     await new Promise<void>((resolve) => blocker.listen(9092 + offset, '127.0.0.1', resolve))
     try {
@@ -141,7 +140,7 @@ describe('npm start (infra/launcher)', () => {
   }, 60_000)
 
   it.runIf(PROXY_BUILT)('starts proxies on a private Redis and waits for their health', async () => {
-    const run = await started(['--nodes', '2', '--proxies', '1', '--mode', 'gossipsub'], { REDIS_PREFIX: `stack-test-${process.pid}:` })
+    const run = await started(['--nodes', '2', '--proxies', '1', '--mode', 'gossipsub'], { env: { REDIS_PREFIX: `stack-test-${process.pid}:` } })
     const health = await (await fetch(`http://127.0.0.1:${8081 + run.offset}/api/v1/health`)).json()
     expect(health).toMatchObject({ status: 'ok' })
     expect(run.stdout()).toMatch(/^redis\s+\d+\s+redis:\/\/127\.0\.0\.1:\d+\s+private, data in \.stack\/redis/m)

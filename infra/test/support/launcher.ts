@@ -4,6 +4,8 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { planStack, portsInUse, type StackOptions } from '../../launcher/plan.js'
+import { firstTakenPort } from '../../launcher/ports.js'
 
 const ROOT = fileURLToPath(new URL('../../..', import.meta.url))
 const TSX = fileURLToPath(import.meta.resolve('tsx'))
@@ -26,8 +28,24 @@ export interface Launch {
 }
 
 /** A port offset that puts every service below the kernel's ephemeral range and clear of the published ports. */
-export function randomOffset(): number {
+function randomOffset(): number {
   return -1500 - Math.floor(Math.random() * 3000)
+}
+
+const OFFSET_TRIES = 50
+
+/**
+ * A random offset at which every port of such a stack is free now. The range
+ * holds the machine's own services (PostgreSQL, NATS, RabbitMQ, a VM agent on
+ * 2024…), so a blind random offset lands on one of them now and then.
+ */
+export async function freeOffset(stack: Pick<StackOptions, 'nodes' | 'proxies' | 'mode'>): Promise<number> {
+  for (let attempt = 0; attempt < OFFSET_TRIES; attempt++) {
+    const offset = randomOffset()
+    const plan = planStack({ ...stack, portOffset: offset, host: '127.0.0.1' }, { bootstrapIdentity: 'identity', state: '.stack' })
+    if ((await firstTakenPort(portsInUse(plan), '127.0.0.1')) === undefined) return offset
+  }
+  throw new Error(`no port offset with every port of the stack free in ${OFFSET_TRIES} tries`)
 }
 
 export interface LaunchOptions {
